@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Lanyard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lanyard", targets: ["lanyard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // Linux system calls Swift cannot reach directly (ioctl request macros, mmsghdr, signalfd).
+        .target(name: "CLanyardLinux"),
+        // In-place ChaCha20-Poly1305 on the system libcrypto for the data path (no allocation per packet).
+        .target(name: "CLanyardCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        // WireGuard's protocol as a pure state machine: no I/O, time injected.
+        .target(name: "LanyardWireGuard", dependencies: [
+            "CLanyardCrypto",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Frames, MAC table, forwarding decisions, Lanyard's inner messages, configuration: no I/O.
+        .target(name: "LanyardCore"),
+        // Linux I/O: TAP/TUN, UDP sockets with batched calls, interface setup, control socket.
+        .target(name: "LanyardLinux", dependencies: [
+            "CLanyardLinux", "LanyardCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The event loops that join core, protocol and I/O: switch, port, tunnel.
+        .target(name: "LanyardNode", dependencies: [
+            "LanyardCore", "LanyardWireGuard", "LanyardLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "lanyard", dependencies: [
+            "LanyardNode", "LanyardCore", "LanyardWireGuard", "LanyardLinux",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"]),
+        .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"]),
+        .testTarget(name: "LanyardNodeTests", dependencies: ["LanyardNode", "LanyardCore", "LanyardWireGuard"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

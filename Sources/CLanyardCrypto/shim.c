@@ -1,0 +1,1 @@
+#include "clanyard_crypto.h"

@@ -1,0 +1,114 @@
+/// Lanyard's own messages, carried as the plaintext of WireGuard transport-data messages between a
+/// port and the switch (docs/PROTOCOL.md). The first byte's high nibble is 0, so a Lanyard message
+/// can never be mistaken for an IPv4 (4) or IPv6 (6) packet on the same session.
+///
+/// Layout: `type: UInt8 | version: UInt8 | length: UInt16 big-endian | body[length] | padding`.
+/// WireGuard pads plaintext to a multiple of 16; bytes after `4 + length` are padding and ignored.
+public enum LanyardMessage {
+    /// Bytes before the body.
+    public static let headerLength = 4
+    /// The only version this build speaks.
+    public static let version: UInt8 = 1
+
+    /// The kind of a message.
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        /// An Ethernet frame, port ↔ switch.
+        case frame = 0x01
+        /// A port announces itself after a handshake; body: its name in UTF-8 (may be empty).
+        case hello = 0x02
+        /// The switch accepts a port; body: keepalive interval and silence timeout, UInt16 seconds each.
+        case welcome = 0x03
+        /// Liveness probe from a port; body: UInt64 sequence number.
+        case ping = 0x04
+        /// Answer to a ping; body: the same sequence number.
+        case pong = 0x05
+        /// The sender is leaving cleanly; body empty.
+        case bye = 0x06
+    }
+
+    /// Why a message was refused.
+    public enum ParseError: Int, Error, Sendable, CaseIterable, CustomStringConvertible {
+        case truncatedHeader
+        case unknownType
+        case unsupportedVersion
+        case truncatedBody
+        case badBody
+
+        public var description: String {
+            switch self {
+            case .truncatedHeader: "truncated Lanyard header"
+            case .unknownType: "unknown Lanyard message type"
+            case .unsupportedVersion: "unsupported Lanyard version"
+            case .truncatedBody: "truncated Lanyard body"
+            case .badBody: "malformed Lanyard body"
+            }
+        }
+    }
+
+    /// A parsed header: the kind and where the body sits in the buffer.
+    public struct Header: Equatable, Sendable {
+        public let kind: Kind
+        public let bodyRange: Range<Int>
+    }
+
+    /// Parses the header of `bytes` (one decrypted plaintext) without copying.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> Header {
+        guard bytes.count >= headerLength else { throw .truncatedHeader }
+        guard let kind = Kind(rawValue: bytes[0]) else { throw .unknownType }
+        guard bytes[1] == version else { throw .unsupportedVersion }
+        let length = Int(bytes[2]) << 8 | Int(bytes[3])
+        guard headerLength + length <= bytes.count else { throw .truncatedBody }
+        return Header(kind: kind, bodyRange: headerLength..<(headerLength + length))
+    }
+
+    /// Writes a header for a body of `bodyLength` bytes at the start of `out` (which must hold 4 bytes).
+    @inlinable
+    public static func writeHeader(_ kind: Kind, bodyLength: Int, into out: UnsafeMutableRawBufferPointer) {
+        out[0] = kind.rawValue
+        out[1] = version
+        out[2] = UInt8(truncatingIfNeeded: bodyLength >> 8)
+        out[3] = UInt8(truncatingIfNeeded: bodyLength)
+    }
+
+    /// Encodes a whole control message (not for frames, which are written in place) as bytes.
+    public static func encode(_ kind: Kind, body: [UInt8] = []) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: headerLength + body.count)
+        out.withUnsafeMutableBytes { writeHeader(kind, bodyLength: body.count, into: $0) }
+        out.replaceSubrange(headerLength..., with: body)
+        return out
+    }
+
+    /// Encodes a 64-bit number big-endian (ping/pong sequence).
+    public static func encodeUInt64(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> UInt64(56 - 8 * $0)) }
+    }
+
+    /// Decodes a body written by `encodeUInt64`.
+    public static func decodeUInt64(_ body: UnsafeRawBufferPointer) throws(ParseError) -> UInt64 {
+        guard body.count == 8 else { throw .badBody }
+        return body.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// The welcome body: keepalive interval and silence timeout in whole seconds.
+    public struct Welcome: Equatable, Sendable {
+        public var keepaliveSeconds: UInt16
+        public var silenceTimeoutSeconds: UInt16
+
+        public init(keepaliveSeconds: UInt16, silenceTimeoutSeconds: UInt16) {
+            self.keepaliveSeconds = keepaliveSeconds
+            self.silenceTimeoutSeconds = silenceTimeoutSeconds
+        }
+
+        public var bytes: [UInt8] {
+            [UInt8(keepaliveSeconds >> 8), UInt8(keepaliveSeconds & 0xFF),
+             UInt8(silenceTimeoutSeconds >> 8), UInt8(silenceTimeoutSeconds & 0xFF)]
+        }
+
+        public init(parsing body: UnsafeRawBufferPointer) throws(ParseError) {
+            guard body.count == 4 else { throw .badBody }
+            keepaliveSeconds = UInt16(body[0]) << 8 | UInt16(body[1])
+            silenceTimeoutSeconds = UInt16(body[2]) << 8 | UInt16(body[3])
+            guard keepaliveSeconds > 0, silenceTimeoutSeconds > keepaliveSeconds else { throw .badBody }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+/// Identifies a switch port (one authenticated session's owner) inside the core.
+public typealias PortID = UInt32
+
+/// Time in nanoseconds on a monotonic clock that the caller owns (tests pass any value).
+public typealias Nanoseconds = UInt64
+
+extension Nanoseconds {
+    /// Seconds as nanoseconds.
+    @inlinable public static func seconds(_ s: Double) -> Nanoseconds { Nanoseconds(s * 1_000_000_000) }
+}
+
+/// The switch's MAC address table: which port each source MAC was last seen behind.
+///
+/// Learning is bounded (per port and in total), entries age out after `agingTime`, and a MAC held
+/// by a live port cannot be taken by another port until its owner has been silent for
+/// `moveHoldTime` (or ever, if the MAC is pinned to a port by configuration).
+public struct MACTable: Sendable {
+    /// Limits and timers of the table.
+    public struct Configuration: Sendable, Equatable {
+        public var agingTime: Nanoseconds
+        public var maxMACsPerPort: Int
+        public var maxEntries: Int
+        public var moveHoldTime: Nanoseconds
+
+        public init(agingTime: Nanoseconds = .seconds(300), maxMACsPerPort: Int = 64,
+                    maxEntries: Int = 8192, moveHoldTime: Nanoseconds = .seconds(10)) {
+            self.agingTime = agingTime
+            self.maxMACsPerPort = maxMACsPerPort
+            self.maxEntries = maxEntries
+            self.moveHoldTime = moveHoldTime
+        }
+    }
+
+    /// One learned address.
+    public struct Entry: Sendable, Equatable {
+        public var port: PortID
+        public var lastSeen: Nanoseconds
+    }
+
+    /// Why the table refused to learn a source address.
+    public enum Refusal: Int, Sendable, CaseIterable {
+        case portCapReached
+        case tableFull
+        case heldByLivePort
+        case pinnedToOtherPort
+    }
+
+    /// What learning a source address did.
+    public enum LearnOutcome: Equatable, Sendable {
+        case learned
+        case refreshed
+        case moved(from: PortID)
+        case refused(Refusal)
+    }
+
+    public let configuration: Configuration
+    private var entries: [MACAddress: Entry] = [:]
+    private var countByPort: [PortID: Int] = [:]
+    private var pins: [MACAddress: PortID] = [:]
+
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+        entries.reserveCapacity(min(configuration.maxEntries, 4096))
+    }
+
+    /// Number of learned entries (expired ones are counted until `expire(now:)` removes them).
+    public var count: Int { entries.count }
+
+    /// Number of entries held by `port`.
+    public func count(of port: PortID) -> Int { countByPort[port, default: 0] }
+
+    /// Reserves `mac` for `port` only: no other port may ever learn it.
+    public mutating func pin(_ mac: MACAddress, to port: PortID) { pins[mac] = port }
+
+    /// Records that `mac` was seen as a source on `port` at `now`.
+    public mutating func learn(_ mac: MACAddress, on port: PortID, now: Nanoseconds) -> LearnOutcome {
+        if let owner = pins[mac], owner != port { return .refused(.pinnedToOtherPort) }
+        if var entry = entries[mac] {
+            if entry.port == port {
+                entry.lastSeen = now
+                entries[mac] = entry
+                return .refreshed
+            }
+            let idle = now &- entry.lastSeen
+            let expired = idle >= configuration.agingTime
+            guard expired || idle >= configuration.moveHoldTime || pins[mac] == port else {
+                return .refused(.heldByLivePort)
+            }
+            guard count(of: port) < configuration.maxMACsPerPort else { return .refused(.portCapReached) }
+            let previous = entry.port
+            decrement(previous)
+            countByPort[port, default: 0] += 1
+            entries[mac] = Entry(port: port, lastSeen: now)
+            return .moved(from: previous)
+        }
+        guard count(of: port) < configuration.maxMACsPerPort else { return .refused(.portCapReached) }
+        guard entries.count < configuration.maxEntries else { return .refused(.tableFull) }
+        countByPort[port, default: 0] += 1
+        entries[mac] = Entry(port: port, lastSeen: now)
+        return .learned
+    }
+
+    /// The port `mac` sits behind, or nil when unknown or aged out.
+    @inlinable
+    public func port(of mac: MACAddress, now: Nanoseconds) -> PortID? {
+        guard let entry = entry(for: mac), now &- entry.lastSeen < configuration.agingTime else { return nil }
+        return entry.port
+    }
+
+    /// The raw entry for `mac`, aged or not.
+    public func entry(for mac: MACAddress) -> Entry? { entries[mac] }
+
+    /// Forgets every address learned on `port` (its session ended). Pins stay.
+    public mutating func removePort(_ port: PortID) {
+        guard countByPort[port] != nil else { return }
+        entries = entries.filter { $0.value.port != port }
+        countByPort[port] = nil
+    }
+
+    /// Removes entries idle for `agingTime` or longer; returns how many went.
+    @discardableResult
+    public mutating func expire(now: Nanoseconds) -> Int {
+        let before = entries.count
+        let aging = configuration.agingTime
+        var removedByPort: [PortID: Int] = [:]
+        entries = entries.filter { _, e in
+            if now &- e.lastSeen >= aging { removedByPort[e.port, default: 0] += 1; return false }
+            return true
+        }
+        for (port, n) in removedByPort { for _ in 0..<n { decrement(port) } }
+        return before - entries.count
+    }
+
+    /// All entries, sorted by port then MAC, for status output.
+    public func snapshot() -> [(mac: MACAddress, entry: Entry)] {
+        entries.map { ($0.key, $0.value) }.sorted { ($0.entry.port, $0.mac) < ($1.entry.port, $1.mac) }
+    }
+
+    private mutating func decrement(_ port: PortID) {
+        let n = countByPort[port, default: 0] - 1
+        countByPort[port] = n > 0 ? n : nil
+    }
+}

@@ -1,0 +1,106 @@
+import Glibc
+
+/// The daemon side of the local control socket: a root-only Unix stream socket that answers one
+/// request line per connection with one response (JSON).
+public final class ControlServer {
+    public let path: String
+    public let fileDescriptor: Int32
+
+    /// Directory where daemons put their sockets.
+    public static let directory = "/run/lanyard"
+
+    /// Listens on `path` (replacing a stale socket), mode 0600.
+    public init(path: String) throws(SystemError) {
+        self.path = path
+        mkdir(Self.directory, 0o700)
+        if Self.isLive(path) { throw .addressInUse("control socket \(path) (another lanyard with this name is running)") }
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .call("socket(AF_UNIX)", errno: errno) }
+        var address = try Self.unixAddress(path)
+        let old = umask(0o077)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard rc == 0, listen(fd, 8) == 0 else {
+            let e = errno
+            close(fd)
+            throw .from("control socket \(path)", errno: e)
+        }
+        fileDescriptor = fd
+    }
+
+    /// Accepts pending connections and answers each with `respond(request)`. Never blocks long:
+    /// a client gets 200 ms to send its request line.
+    public func serve(_ respond: (String) -> String) {
+        while true {
+            let client = accept(fileDescriptor, nil, nil)
+            guard client >= 0 else { return }
+            defer { close(client) }
+            var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = recv(client, &buffer, buffer.count, 0)
+            guard n > 0 else { continue }
+            let request = String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters()
+            let reply = Array(respond(request).utf8)
+            var offset = 0
+            while offset < reply.count {
+                let w = reply[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if w <= 0 { break }
+                offset += w
+            }
+        }
+    }
+
+    /// True if something answers on `path`.
+    static func isLive(_ path: String) -> Bool { (try? ControlClient.request(path: path, "ping")) != nil }
+
+    static func unixAddress(_ path: String) throws(SystemError) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw .badAddress(path, reason: "control socket path too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { dst in
+            for (i, b) in bytes.enumerated() { dst[i] = b }
+        }
+        return address
+    }
+
+    deinit {
+        close(fileDescriptor)
+        unlink(path)
+    }
+}
+
+/// The `lanyard status` side of the control socket.
+public enum ControlClient {
+    /// Sends `request` and returns the whole reply.
+    public static func request(path: String, _ request: String) throws(SystemError) -> String {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .call("socket(AF_UNIX)", errno: errno) }
+        defer { close(fd) }
+        var address = try ControlServer.unixAddress(path)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw .from("connecting to \(path)", errno: errno) }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let line = Array((request + "\n").utf8)
+        _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            reply += buffer[0..<n]
+        }
+        guard !reply.isEmpty else { throw .call("reading from \(path)", errno: errno == 0 ? EIO : errno) }
+        return String(decoding: reply, as: UTF8.self)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+
+/// The one place that changes the host's network configuration (addresses, link state, MTU,
+/// routes, sysctls, nftables). Every change that outlives the process is recorded with the command
+/// that reverses it, and `undoAll()` runs those in reverse order, so a clean exit leaves nothing.
+///
+/// It drives `ip` and `nft` rather than netlink: these calls are rare (start and stop only), the
+/// commands are exactly what an administrator would type to check or repair the state, and their
+/// error messages are already phrased for people.
+public final class NetworkChanges {
+    private var undo: [(description: String, argv: [String])] = []
+    private let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    /// Runs `argv` and throws with its output if it fails.
+    @discardableResult
+    public static func run(_ argv: [String], input: String? = nil) throws(SystemError) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
+        do { try process.run() } catch {
+            throw .command(argv.joined(separator: " "), status: 127, output: "cannot start \(argv[0]): is it installed?")
+        }
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw .command(argv.joined(separator: " "), status: process.terminationStatus, output: text)
+        }
+        return text
+    }
+
+    /// Applies a change and records how to reverse it (nil: it goes away with the interface).
+    public func apply(_ argv: [String], undo reverse: [String]?) throws(SystemError) {
+        try Self.run(argv)
+        logger.debug("applied: \(argv.joined(separator: " "))")
+        if let reverse { undo.append((argv.joined(separator: " "), reverse)) }
+    }
+
+    /// Sets MTU, adds addresses and brings `interface` up. Addresses vanish with the interface.
+    public func configureInterface(_ interface: String, mtu: Int?, addresses: [String]) throws(SystemError) {
+        if let mtu { try apply(["ip", "link", "set", "dev", interface, "mtu", String(mtu)], undo: nil) }
+        for address in addresses {
+            try apply(["ip", "addr", "add", address, "dev", interface], undo: nil)
+        }
+        try apply(["ip", "link", "set", "dev", interface, "up"], undo: nil)
+    }
+
+    /// Reverses every recorded change, newest first; failures are logged, not thrown.
+    public func undoAll() {
+        while let change = undo.popLast() {
+            do { try Self.run(change.argv) } catch {
+                logger.warning("could not undo '\(change.description)': \(error)")
+            }
+        }
+    }
+}
+
+extension NetworkChanges {
+    /// Turns on IPv4 and IPv6 forwarding, recording the previous values to put back.
+    public func enableForwarding() throws(SystemError) {
+        for key in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"] {
+            let old = try Self.run(["sysctl", "-n", key]).trimmingCharacters()
+            if old == "1" { continue }
+            try apply(["sysctl", "-q", "-w", "\(key)=1"], undo: ["sysctl", "-q", "-w", "\(key)=\(old)"])
+        }
+    }
+}

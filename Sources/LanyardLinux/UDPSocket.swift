@@ -1,0 +1,97 @@
+import CLanyardLinux
+import Glibc
+
+/// A non-blocking UDP socket that receives and sends in batches (recvmmsg/sendmmsg).
+public final class UDPSocket {
+    public let fileDescriptor: Int32
+    public let family: Int32
+
+    /// Opens a socket bound to `local` (port 0 for any). An IPv6 wildcard also accepts IPv4.
+    public init(bindTo local: SocketAddress) throws(SystemError) {
+        family = local.family
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .call("socket", errno: errno) }
+        fileDescriptor = fd
+        var off: Int32 = 0
+        if family == AF_INET6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size)) }
+        var size: Int32 = 4 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = local
+        let rc = withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, address.length) }
+        }
+        if rc != 0 {
+            let e = errno
+            close(fd)
+            if e == EADDRINUSE { throw .addressInUse(local.description) }
+            if e == EADDRNOTAVAIL { throw .badAddress(local.description, reason: "no interface on this host has that address") }
+            throw .from("binding UDP \(local)", errno: e)
+        }
+    }
+
+    /// Opens a socket of the right family to talk to `remote`, on an ephemeral local port.
+    public convenience init(toReach remote: SocketAddress) throws(SystemError) {
+        var any = sockaddr_storage()
+        any.ss_family = sa_family_t(remote.family)
+        let length = socklen_t(remote.family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+        try self.init(bindTo: SocketAddress(storage: any, length: length))
+    }
+
+    /// The bound local address.
+    public var localAddress: SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fileDescriptor, $0, &length) }
+        }
+        return SocketAddress(storage: storage, length: length)
+    }
+
+    /// Converts `address` to this socket's family (IPv4 → IPv4-mapped IPv6 on an IPv6 socket).
+    public func adapt(_ address: SocketAddress) -> SocketAddress {
+        guard family == AF_INET6, address.family == AF_INET else { return address }
+        var v6 = sockaddr_in6()
+        v6.sin6_family = sa_family_t(AF_INET6)
+        withUnsafeBytes(of: address.storage) { src in
+            withUnsafeMutableBytes(of: &v6) { dst in
+                dst[2] = src[2]; dst[3] = src[3]
+                dst[18] = 0xFF; dst[19] = 0xFF
+                for i in 0..<4 { dst[20 + i] = src[4 + i] }
+            }
+        }
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: v6) { dst.copyMemory(from: $0) } }
+        return SocketAddress(storage: storage, length: socklen_t(MemoryLayout<sockaddr_in6>.size))
+    }
+
+    /// Receives up to `batch.capacity` datagrams into `batch`; returns how many arrived (0 if none).
+    public func receive(into batch: DatagramBatch) throws(SystemError) -> Int {
+        let n = clanyard_recv_batch(fileDescriptor, batch.slots, UInt32(batch.capacity))
+        if n < 0 {
+            if -n == EINTR || -n == ECONNREFUSED { return 0 }
+            throw .call("recvmmsg", errno: -n)
+        }
+        batch.count = Int(n)
+        return Int(n)
+    }
+
+    /// Sends the first `batch.count` datagrams of `batch`; drops what the kernel will not take now.
+    /// Returns the number the kernel accepted.
+    @discardableResult
+    public func send(_ batch: DatagramBatch) -> Int {
+        var sent = 0
+        var attempts = 0
+        while sent < batch.count && attempts < 4 {
+            let n = clanyard_send_batch(fileDescriptor, batch.slots + sent, UInt32(batch.count - sent))
+            attempts += 1
+            if n > 0 { sent += Int(n); continue }
+            // An unreachable destination (ICMP error) or a full queue: skip that datagram.
+            if n < 0 && (-n == EAGAIN || -n == ENOBUFS) { break }
+            sent += 1
+        }
+        return sent
+    }
+
+    deinit { close(fileDescriptor) }
+}

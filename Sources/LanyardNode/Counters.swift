@@ -1,0 +1,59 @@
+import LanyardCore
+
+/// Why a node refused a datagram before it reached the switching logic.
+public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvertible {
+    case tooShort
+    case oversized
+    case unknownMessageType
+    case wrongLength
+    case unknownPeerKey
+    case unknownReceiverIndex
+    case cookieRequired
+    case staleOrReplayedHandshake
+    case handshakeFailed
+    case decryptionFailed
+    case replayed
+    case expiredSession
+    case unexpectedSender
+    case lanyardMalformed
+    case notAFrame
+    case portNotRegistered
+    case sourceNotAllowed
+    case notAnIPPacket
+
+    public var description: String {
+        switch self {
+        case .tooShort: "too short"
+        case .oversized: "oversized"
+        case .unknownMessageType: "unknown message type"
+        case .wrongLength: "wrong length for type"
+        case .unknownPeerKey: "handshake from unknown key"
+        case .unknownReceiverIndex: "unknown receiver index"
+        case .cookieRequired: "cookie required (under load)"
+        case .staleOrReplayedHandshake: "stale or replayed handshake"
+        case .handshakeFailed: "handshake failed"
+        case .decryptionFailed: "decryption failed"
+        case .replayed: "replayed counter"
+        case .expiredSession: "expired session"
+        case .unexpectedSender: "unexpected sender"
+        case .lanyardMalformed: "malformed Lanyard message"
+        case .notAFrame: "unexpected inner message"
+        case .portNotRegistered: "port not registered"
+        case .sourceNotAllowed: "inner source address not allowed"
+        case .notAnIPPacket: "not an IP packet"
+        }
+    }
+}
+
+/// Traffic counters of one port or peer.
+public struct TrafficCounters: Sendable, Codable, Equatable {
+    public var rxPackets: UInt64 = 0
+    public var rxBytes: UInt64 = 0
+    public var txPackets: UInt64 = 0
+    public var txBytes: UInt64 = 0
+
+    public init() {}
+
+    @inline(__always) mutating func received(_ bytes: Int) { rxPackets &+= 1; rxBytes &+= UInt64(bytes) }
+    @inline(__always) mutating func sent(_ bytes: Int) { txPackets &+= 1; txBytes &+= UInt64(bytes) }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Renders status JSON as text, in the spirit of a switch's `show mac address-table`.
+public enum StatusFormatter {
+    public static func text(fromJSON json: String) -> String {
+        let data = Data(json.utf8)
+        if let s = try? JSONDecoder().decode(SwitchStatus.self, from: data), s.kind == "switch" { return text(s) }
+        if let l = try? JSONDecoder().decode(LinkStatus.self, from: data) { return text(l) }
+        return json
+    }
+
+    static func text(_ s: SwitchStatus) -> String {
+        var out = "switch \(s.name)  listening on \(s.listen)\n  public key: \(s.publicKey)\n\n"
+        out += table(["Port", "State", "Endpoint", "Up (s)", "Heard (s)", "MACs", "Rx pkts", "Rx bytes", "Tx pkts", "Tx bytes"],
+                     s.ports.map { p in
+                         [p.name, p.state, p.endpoint ?? "-", p.connectedSeconds.map { String($0) } ?? "-",
+                          p.lastHeardSeconds.map { String($0) } ?? "-", String(p.macs),
+                          String(p.traffic.rxPackets), String(p.traffic.rxBytes),
+                          String(p.traffic.txPackets), String(p.traffic.txBytes)]
+                     })
+        out += "\nMAC address table (\(s.macTable.count) entries)\n"
+        out += table(["MAC", "Port", "Age (s)"], s.macTable.map { [$0.mac, $0.port, String($0.ageSeconds)] })
+        out += "\nDrops\n"
+        let drops = s.datagramDrops.map { ("datagram: " + $0.key, $0.value) } + s.frameDrops.map { ("frame: " + $0.key, $0.value) }
+        out += drops.isEmpty ? "  none\n" : table(["Reason", "Count"], drops.sorted { $0.0 < $1.0 }.map { [$0.0, String($0.1)] })
+        return out
+    }
+
+    static func text(_ l: LinkStatus) -> String {
+        var out = "\(l.kind) \(l.name)  interface \(l.interface)  \(l.state)\n"
+        out += "  public key: \(l.publicKey)\n  peer: \(l.peerPublicKey)\n  endpoint: \(l.endpoint ?? "(none yet)")\n"
+        out += "  latest handshake: \(l.lastHandshakeSeconds.map { "\($0) s ago" } ?? "none")\n"
+        out += "  transfer: \(l.traffic.rxBytes) B received (\(l.traffic.rxPackets) pkts), \(l.traffic.txBytes) B sent (\(l.traffic.txPackets) pkts)\n"
+        if !l.drops.isEmpty {
+            out += "  drops: " + l.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
+        }
+        return out
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        return all.map { row in
+            "  " + row.indices.map { $0 == row.count - 1 ? row[$0] : row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

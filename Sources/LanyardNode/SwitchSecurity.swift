@@ -1,0 +1,72 @@
+import LanyardCore
+
+/// What the switch makes of an incoming handshake initiation before any per-port state changes.
+public enum InitiationVerdict: Equatable, Sendable {
+    /// From this authorized port: hand the datagram to its link.
+    case port(PortID)
+    /// Under load: send `out`'s first n bytes (a cookie reply) back to the sender.
+    case reply(Int)
+    /// Refused (unknown key, bad mac1, ...): no answer at all.
+    case drop(DatagramDropReason)
+}
+
+/// The protocol side of the switch: makes one link per authorized port, screens initiations
+/// cheaply, and says which port owns a receiver index.
+public protocol SwitchSecurity: AnyObject {
+    /// The switch's own public key, for status output.
+    var publicKeyDescription: String { get }
+    /// Number of authorized ports; their ids are 0..<count.
+    var portCount: Int { get }
+    /// The configured name and public key of a port.
+    func identity(of port: PortID) -> (name: String, publicKey: String)
+    /// MACs reserved for a port by configuration.
+    func pinnedMACs(of port: PortID) -> [MACAddress]
+    /// The link to a port.
+    func link(for port: PortID) -> SecureLink
+    /// Screens a type-1 initiation from `sender` (address identity bytes).
+    func screenInitiation(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> InitiationVerdict
+    /// The port that owns receiver index `index` (from a type 2, 3 or 4 message).
+    func port(owningIndex index: UInt32) -> PortID?
+    /// Tells the handshake layer whether the switch is under load (cookies demanded).
+    func setUnderLoad(_ underLoad: Bool)
+}
+
+/// WireGuard message framing the nodes need for dispatch; the rest lives in LanyardWireGuard.
+public enum WireMessage {
+    public static let initiation: UInt8 = 1
+    public static let response: UInt8 = 2
+    public static let cookieReply: UInt8 = 3
+    public static let transportData: UInt8 = 4
+    public static let initiationLength = 148
+    public static let responseLength = 92
+    public static let cookieReplyLength = 64
+    /// Header (16) + tag (16): the smallest transport message, a keepalive.
+    public static let transportMinimumLength = 32
+    /// Bytes a transport message adds to its plaintext (header + tag), before padding.
+    public static let transportOverhead = 32
+
+    /// The receiver index of a type 2, 3 or 4 message (little-endian at offset 4, or 4 for cookies too).
+    @inline(__always)
+    public static func receiverIndex(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24
+    }
+
+    /// Checks type and exact/min length; returns the type or the drop reason.
+    public static func classify(_ bytes: UnsafeRawBufferPointer) -> Result<UInt8, DatagramDropReasonBox> {
+        guard bytes.count >= 4 else { return .failure(.init(.tooShort)) }
+        let type = bytes[0]
+        guard bytes[1] == 0, bytes[2] == 0, bytes[3] == 0 else { return .failure(.init(.unknownMessageType)) }
+        switch type {
+        case initiation: return bytes.count == initiationLength ? .success(type) : .failure(.init(.wrongLength))
+        case response: return bytes.count == responseLength ? .success(type) : .failure(.init(.wrongLength))
+        case cookieReply: return bytes.count == cookieReplyLength ? .success(type) : .failure(.init(.wrongLength))
+        case transportData:
+            // Padding is to 16 bytes but capped at the sender's MTU, so any length above the minimum is valid.
+            return bytes.count >= transportMinimumLength ? .success(type) : .failure(.init(.tooShort))
+        default: return .failure(.init(.unknownMessageType))
+        }
+    }
+}
+
+/// A drop reason usable as a `Result` failure.
+public struct DatagramDropReasonBox: Error { public let reason: DatagramDropReason; init(_ r: DatagramDropReason) { reason = r } }

@@ -1,0 +1,183 @@
+import LanyardCore
+import LanyardLinux
+import Logging
+
+/// A point-to-point tunnel: one peer, one TUN (IP) or TAP (Ethernet) device, one UDP socket.
+///
+/// In TUN mode the plaintext is a bare IP packet, exactly as WireGuard carries it, so the peer may
+/// be a stock WireGuard implementation. In TAP mode the plaintext is a Lanyard frame message, so
+/// both ends must be Lanyard. The peer's endpoint may be unknown at start: it is learned (and
+/// follows roaming) from every authenticated datagram.
+public final class TunnelNode {
+    let device: TunDevice
+    let socket: UDPSocket
+    let link: SecureLink
+    let logger: Logger
+    /// Inner source addresses accepted from the peer (TUN mode), WireGuard's allowed IPs.
+    let allowedSources: [IPPrefix]
+    var endpoint: SocketAddress?
+    var lastHeard: Nanoseconds = 0
+    var traffic = TrafficCounters()
+    var drops = ReasonCounters<DatagramDropReason>()
+    var wasEstablished = false
+    let inbound = DatagramBatch(capacity: 64)
+    let outbound = DatagramBatch(capacity: 64, bufferSize: 10_240)
+    let packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+
+    public init(device: TunDevice, socket: UDPSocket, endpoint: SocketAddress?, link: SecureLink,
+                allowedSources: [IPPrefix], logger: Logger) {
+        self.device = device
+        self.socket = socket
+        self.endpoint = endpoint.map { socket.adapt($0) }
+        self.link = link
+        self.allowedSources = allowedSources
+        self.logger = logger
+    }
+
+    deinit {
+        packetBuffer.deallocate()
+        scratch.deallocate()
+    }
+
+    private var headerRoom: Int { device.mode == .tap ? LanyardMessage.headerLength : 0 }
+
+    /// Starts a handshake at once when the endpoint is known (rather than on the first packet).
+    public func start(now: Nanoseconds) {
+        guard endpoint != nil else {
+            logger.info("no endpoint given: waiting for the peer to connect")
+            return
+        }
+        if case .send(let n) = link.initiateHandshake(into: scratch, now: now) {
+            enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+        }
+        flush()
+    }
+
+    /// Device → peer.
+    public func deviceReadable(now: Nanoseconds) throws(SystemError) {
+        let room = UnsafeMutableRawBufferPointer(rebasing: packetBuffer[headerRoom...])
+        for _ in 0..<outbound.capacity {
+            guard let n = try device.read(into: room) else { break }
+            guard endpoint != nil else { continue }
+            if device.mode == .tap { LanyardMessage.writeHeader(.frame, bodyLength: n, into: packetBuffer) }
+            seal(UnsafeRawBufferPointer(rebasing: packetBuffer[0..<(headerRoom + n)]), now: now)
+        }
+        drain(now: now)
+        flush()
+    }
+
+    /// Peer → device.
+    public func socketReadable(now: Nanoseconds) throws(SystemError) {
+        for _ in 0..<16 {
+            let n = try socket.receive(into: inbound)
+            if n == 0 { break }
+            for i in 0..<n { handle(datagram: i, now: now) }
+            flush()
+            if n < inbound.capacity { break }
+        }
+    }
+
+    private func handle(datagram i: Int, now: Nanoseconds) {
+        if inbound.isTruncated(i) { drops.record(.oversized); return }
+        let bytes = inbound.received(i)
+        if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
+        let action = link.open(bytes, into: scratch, now: now)
+        switch action {
+        case .drop(let reason): drops.record(reason); return
+        case .none, .send, .deliver: break
+        }
+        let from = inbound.address(i)
+        if endpoint != from {
+            logger.info("peer endpoint is now \(from)")
+            endpoint = from
+        }
+        lastHeard = now
+        traffic.received(bytes.count)
+        if case .send(let n) = action { enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
+        if case .deliver(let n) = action, n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
+        noteHandshake()
+        drain(now: now)
+    }
+
+    private func deliver(_ plaintext: UnsafeRawBufferPointer) {
+        if device.mode == .tap {
+            guard let header = try? LanyardMessage.parse(plaintext), header.kind == .frame else {
+                drops.record(.lanyardMalformed); return
+            }
+            _ = try? device.write(UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange]))
+            return
+        }
+        guard let length = IPPacket.length(plaintext) else { drops.record(.notAnIPPacket); return }
+        let packet = UnsafeRawBufferPointer(rebasing: plaintext[0..<length])
+        guard allowedSources.contains(where: { $0.containsSource(ofPacket: packet) }) else {
+            drops.record(.sourceNotAllowed); return
+        }
+        _ = try? device.write(packet)
+    }
+
+    /// Timers: keepalives, rekeying, handshake retries.
+    public func tick(now: Nanoseconds) {
+        drain(now: now)
+        noteHandshake()
+        flush()
+    }
+
+    private func noteHandshake() {
+        let established = link.isEstablished
+        if established != wasEstablished {
+            wasEstablished = established
+            if established { logger.notice("handshake complete; tunnel up") } else { logger.warning("session expired; tunnel down until the next handshake") }
+        }
+    }
+
+    private func seal(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
+        guard let endpoint else { return }
+        if outbound.isFull { flush() }
+        let slot = outbound.count
+        switch link.seal(plaintext, into: outbound.buffer(slot), now: now) {
+        case .send(let n):
+            outbound.prepare(slot, length: n, to: endpoint)
+            outbound.count += 1
+            traffic.sent(n)
+        case .drop(let reason): drops.record(reason)
+        case .none, .deliver: break
+        }
+    }
+
+    private func drain(now: Nanoseconds) {
+        guard let endpoint else { return }
+        for _ in 0..<64 {
+            if outbound.isFull { flush() }
+            let slot = outbound.count
+            guard case .send(let n) = link.poll(into: outbound.buffer(slot), now: now) else { return }
+            outbound.prepare(slot, length: n, to: endpoint)
+            outbound.count += 1
+        }
+    }
+
+    private func enqueue(_ bytes: UnsafeRawBufferPointer) {
+        guard let endpoint else { return }
+        if outbound.isFull { flush() }
+        let slot = outbound.count
+        outbound.buffer(slot).copyMemory(from: bytes)
+        outbound.prepare(slot, length: bytes.count, to: endpoint)
+        outbound.count += 1
+    }
+
+    private func flush() {
+        guard outbound.count > 0 else { return }
+        socket.send(outbound)
+        outbound.count = 0
+    }
+
+    /// A snapshot for `lanyard status`.
+    public func status(now: Nanoseconds, name: String, publicKey: String, peerPublicKey: String) -> LinkStatus {
+        LinkStatus(kind: "tunnel", name: name, interface: device.name, publicKey: publicKey,
+                   peerPublicKey: peerPublicKey, endpoint: endpoint?.description,
+                   state: link.isEstablished ? "up" : "handshaking",
+                   lastHandshakeSeconds: link.lastHandshake.map { seconds(now &- $0) },
+                   lastHeardSeconds: lastHeard == 0 ? nil : seconds(now &- lastHeard),
+                   traffic: traffic, drops: ReasonCountersExport.dictionary(drops.nonZero))
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import LanyardLinux
+import LanyardNode
+
+/// `lanyard port`: joins this host to a switch through a TAP device.
+struct PortCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "port",
+        abstract: "Connect a TAP interface on this host to a Lanyard switch.")
+
+    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT).")
+    var `switch`: String
+
+    @Option(help: "The switch's public key.")
+    var switchKey: String
+
+    @Option(help: "File with this port's private key, mode 600.")
+    var privateKey: String
+
+    @Option(help: "File with a preshared key shared with the switch (optional).")
+    var presharedKey: String?
+
+    @Option(help: "TAP interface name (%d picks a free number).")
+    var tap: String = "lanyard%d"
+
+    @Option(help: "Address to put on the interface, CIDR; repeat for more (IPv4 or IPv6).")
+    var address: [String] = []
+
+    @Option(help: "Interface MTU (default \(defaultTapMTU): a full frame crosses a 1500-byte path unfragmented).")
+    var mtu: Int = defaultTapMTU
+
+    @Flag(help: "Leave the interface down and unconfigured (configure it yourself).")
+    var noConfigure = false
+
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        guard (576...9000).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 9000") }
+        for a in address where !a.contains("/") {
+            throw ValidationError("--address '\(a)' needs a prefix length, e.g. 198.51.100.10/24")
+        }
+    }
+
+    func run() throws {
+        let logger = try daemon.makeLogger("lanyard.port")
+        let key = try KeyFiles.privateKey(at: privateKey)
+        let peer = try KeyFiles.publicKey(switchKey, option: "--switch-key")
+        let psk = try presharedKey.map(KeyFiles.presharedKey(at:))
+        try runDaemon {
+            try requireNetworkAdmin("creating a TAP device")
+            let endpoint = try SocketAddress.resolve(self.switch)
+            let signals = try SignalWatcher()
+            let device = try TunDevice(name: tap, mode: .tap)
+            let network = NetworkChanges(logger: logger)
+            defer { network.undoAll() }
+            if !noConfigure { try network.configureInterface(device.name, mtu: mtu, addresses: address) }
+            let socket = try UDPSocket(toReach: endpoint)
+            let control = try ControlServer(path: daemon.controlPath(default: "port-\(device.name)"))
+            let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk)
+            let node = PortNode(settings: PortSettings(name: daemon.name ?? device.name, switchAddress: self.switch),
+                                tap: device, socket: socket, switchEndpoint: endpoint, link: link, logger: logger)
+            logger.notice("port \(device.name) up; switch \(self.switch); public key \(key.publicKey.base64)")
+            let loop = EventLoop(
+                sources: [.init(fileDescriptor: device.fileDescriptor) { try node.tapReadable(now: $0) },
+                          .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
+                signals: signals, control: control, logger: logger,
+                tick: { node.tick(now: $0) },
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
+            _ = try loop.run()
+            node.sayGoodbye(now: monotonicNanoseconds())
+            logger.notice("port \(device.name) stopped; interface removed")
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import LanyardCore
+import LanyardLinux
+import LanyardNode
+
+/// `lanyard switch`: the encrypted virtual Ethernet switch.
+struct SwitchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch",
+        abstract: "Run a virtual Ethernet switch that authorized ports join over UDP.",
+        discussion: """
+        The ports file lists who may join, in [Port] sections:
+          [Port]
+          Name = laptop
+          PublicKey = <output of lanyard pubkey>
+          PresharedKey = <optional, from lanyard genpsk>
+          MACAddress = 02:00:00:00:00:01   # optional, repeatable: MACs only this port may use
+        """)
+
+    @Option(help: "Where to listen: [ADDRESS:]PORT. IPv6 as [ADDRESS]:PORT. Default: all addresses, IPv4 and IPv6.")
+    var listen: String = "51820"
+
+    @Option(help: "File with this switch's private key (from `lanyard genkey`), mode 600.")
+    var privateKey: String
+
+    @Option(help: "File listing the authorized ports.")
+    var ports: String
+
+    @Option(help: "Seconds before an idle MAC address is forgotten.")
+    var macAging: Double = 300
+
+    @Option(help: "Most MAC addresses one port may hold.")
+    var maxMacsPerPort: Int = 64
+
+    @Option(help: "Most MAC addresses in the table.")
+    var maxMacs: Int = 8192
+
+    @Option(help: "Seconds a MAC must be idle on its port before another port may take it.")
+    var macMoveHold: Double = 10
+
+    @Option(help: "Keepalive interval asked of ports, in seconds.")
+    var keepalive: Int = 5
+
+    @Option(help: "Seconds of silence after which a port is dropped.")
+    var silenceTimeout: Int = 15
+
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        guard macAging > 0, maxMacsPerPort > 0, maxMacs > 0, macMoveHold >= 0 else {
+            throw ValidationError("--mac-aging, --max-macs-per-port and --max-macs must be positive")
+        }
+        guard keepalive > 0, silenceTimeout > keepalive, silenceTimeout < 65536 else {
+            throw ValidationError("--silence-timeout must be larger than --keepalive (seconds)")
+        }
+    }
+
+    func run() throws {
+        let logger = try daemon.makeLogger("lanyard.switch")
+        let key = try KeyFiles.privateKey(at: privateKey)
+        let list: [AuthorizedPort]
+        do { list = try AuthorizedPort.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
+            throw ValidationError("\(ports): \(error)")
+        }
+        guard !list.isEmpty else { throw ValidationError("\(ports) lists no [Port]: nobody could join.") }
+        try runDaemon {
+            let address = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
+            let socket = try UDPSocket(bindTo: address)
+            let signals = try SignalWatcher()
+            let control = try ControlServer(path: daemon.controlPath(default: "switch"))
+            let settings = SwitchSettings(
+                name: daemon.name ?? "switch",
+                table: .init(agingTime: .seconds(macAging), maxMACsPerPort: maxMacsPerPort,
+                             maxEntries: maxMacs, moveHoldTime: .seconds(macMoveHold)),
+                keepaliveInterval: .seconds(Double(keepalive)), silenceTimeout: .seconds(Double(silenceTimeout)))
+            let security = WireGuardSwitchSecurity(privateKey: key, ports: list)
+            let node = SwitchNode(settings: settings, security: security, socket: socket, logger: logger)
+            let shown = socket.localAddress.description
+            logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64)")
+            let loop = EventLoop(
+                sources: [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
+                signals: signals, control: control, logger: logger,
+                tick: { node.housekeeping(now: $0) },
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown)) })
+            _ = try loop.run()
+            node.sayGoodbye(now: monotonicNanoseconds())
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Testing
+@testable import LanyardCore
+
+let a = MACAddress("02:00:00:00:00:0a")!
+let b = MACAddress("02:00:00:00:00:0b")!
+let c = MACAddress("02:00:00:00:00:0c")!
+let s = Nanoseconds.seconds(1)
+
+@Suite struct MACTableTests {
+    @Test func learnsAndRefreshes() {
+        var t = MACTable()
+        #expect(t.learn(a, on: 1, now: 0) == .learned)
+        #expect(t.learn(a, on: 1, now: s) == .refreshed)
+        #expect(t.port(of: a, now: 2 * s) == 1)
+        #expect(t.port(of: b, now: 2 * s) == nil)
+        #expect(t.count == 1 && t.count(of: 1) == 1)
+    }
+
+    @Test func agesOut() {
+        var t = MACTable(configuration: .init(agingTime: 300 * s))
+        _ = t.learn(a, on: 1, now: 0)
+        #expect(t.port(of: a, now: 299 * s) == 1)
+        #expect(t.port(of: a, now: 300 * s) == nil)
+        #expect(t.expire(now: 299 * s) == 0)
+        #expect(t.expire(now: 301 * s) == 1)
+        #expect(t.count == 0 && t.count(of: 1) == 0)
+    }
+
+    @Test func movesOnlyAfterHoldTime() {
+        var t = MACTable(configuration: .init(moveHoldTime: 10 * s))
+        _ = t.learn(a, on: 1, now: 0)
+        #expect(t.learn(a, on: 2, now: 5 * s) == .refused(.heldByLivePort))
+        #expect(t.port(of: a, now: 5 * s) == 1)
+        #expect(t.learn(a, on: 2, now: 11 * s) == .moved(from: 1))
+        #expect(t.port(of: a, now: 11 * s) == 2)
+        #expect(t.count(of: 1) == 0 && t.count(of: 2) == 1)
+    }
+
+    @Test func pinnedMACNeverMoves() {
+        var t = MACTable()
+        t.pin(a, to: 1)
+        #expect(t.learn(a, on: 2, now: 0) == .refused(.pinnedToOtherPort))
+        #expect(t.learn(a, on: 1, now: 0) == .learned)
+        #expect(t.learn(a, on: 2, now: 1000 * s) == .refused(.pinnedToOtherPort))
+    }
+
+    @Test func capsPerPortAndTotal() {
+        var t = MACTable(configuration: .init(maxMACsPerPort: 2, maxEntries: 3))
+        #expect(t.learn(a, on: 1, now: 0) == .learned)
+        #expect(t.learn(b, on: 1, now: 0) == .learned)
+        #expect(t.learn(c, on: 1, now: 0) == .refused(.portCapReached))
+        #expect(t.learn(c, on: 2, now: 0) == .learned)
+        #expect(t.learn(MACAddress(rawValue: 0x0200_0000_00FF), on: 3, now: 0) == .refused(.tableFull))
+    }
+
+    @Test func removePortForgetsItsMACs() {
+        var t = MACTable()
+        _ = t.learn(a, on: 1, now: 0)
+        _ = t.learn(b, on: 2, now: 0)
+        t.removePort(1)
+        #expect(t.port(of: a, now: 0) == nil)
+        #expect(t.port(of: b, now: 0) == 2)
+        #expect(t.learn(a, on: 2, now: 0) == .learned)
+    }
+}
+
+@Suite struct SwitchFabricTests {
+    func decide(_ f: inout SwitchFabric, _ bytes: [UInt8], from port: PortID, at now: Nanoseconds = 0) -> ForwardingDecision {
+        bytes.withUnsafeBytes { f.decide(frame: $0, ingress: port, now: now) }
+    }
+
+    @Test func unknownUnicastFloodsThenKnownUnicastGoesToOnePort() {
+        var f = SwitchFabric()
+        #expect(decide(&f, frame(dst: b.description, src: a.description), from: 1) == .flood)
+        #expect(decide(&f, frame(dst: a.description, src: b.description), from: 2) == .unicast(1))
+        #expect(decide(&f, frame(dst: b.description, src: a.description), from: 1) == .unicast(2))
+    }
+
+    @Test func broadcastAndMulticastFlood() {
+        var f = SwitchFabric()
+        _ = decide(&f, frame(dst: a.description, src: b.description), from: 2)
+        #expect(decide(&f, frame(dst: "ff:ff:ff:ff:ff:ff", src: a.description), from: 1) == .flood)
+        #expect(decide(&f, frame(dst: "33:33:ff:00:00:0b", src: a.description), from: 1) == .flood)
+    }
+
+    @Test func neverBackOutOfIngressPort() {
+        var f = SwitchFabric()
+        _ = decide(&f, frame(dst: "ff:ff:ff:ff:ff:ff", src: b.description), from: 1)
+        #expect(decide(&f, frame(dst: b.description, src: a.description), from: 1) == .drop(.sameIngressPort))
+        #expect(f.drops[.sameIngressPort] == 1)
+    }
+
+    @Test func invalidSourcesAndBadFramesAreCounted() {
+        var f = SwitchFabric()
+        #expect(decide(&f, frame(dst: a.description, src: "ff:ff:ff:ff:ff:ff"), from: 1) == .drop(.invalidSourceMAC))
+        #expect(decide(&f, frame(dst: a.description, src: "00:00:00:00:00:00"), from: 1) == .drop(.invalidSourceMAC))
+        #expect(decide(&f, [1, 2, 3], from: 1) == .drop(.runt))
+        #expect(f.drops.total == 3)
+        #expect(f.table.count == 0)
+    }
+
+    @Test func hijackOfLivePortMACIsRefused() {
+        var f = SwitchFabric()
+        _ = decide(&f, frame(dst: "ff:ff:ff:ff:ff:ff", src: b.description), from: 2)
+        #expect(decide(&f, frame(dst: a.description, src: b.description), from: 3, at: s) == .drop(.macHeldByLivePort))
+        #expect(decide(&f, frame(dst: b.description, src: a.description), from: 1, at: s) == .unicast(2))
+    }
+}

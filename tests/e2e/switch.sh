@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# End to end: the encrypted L2 switch with ports a, b, c (and an unknown host x) in namespaces.
+# Underlay 192.0.2.0/24 + 2001:db8:1::/64 on a bridge; overlay 198.51.100.0/24 + 2001:db8:2::/64.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+trap cleanup EXIT
+
+make_underlay sw a b c x
+for k in sw a b c x; do keypair $k; done
+SWPUB=$(cat "$WORK/sw.pub")
+cat >"$WORK/ports.conf" <<CONF
+[Port]
+Name = a
+PublicKey = $(cat "$WORK/a.pub")
+[Port]
+Name = b
+PublicKey = $(cat "$WORK/b.pub")
+[Port]
+Name = c
+PublicKey = $(cat "$WORK/c.pub")
+CONF
+SWSOCK=/run/lanyard/${PFX}-sw.sock
+
+start_switch() {
+    start switch sw "$LANYARD" switch --listen 51820 --private-key "$WORK/sw.key" --ports "$WORK/ports.conf" \
+        --name "${PFX}-sw" --log-level debug
+}
+start_port() { # NAME SUFFIX [extra args]
+    local n=$1 i=$2; shift 2
+    start "port-$n" "$n" "$LANYARD" port --switch "${SWITCH_ADDR:-192.0.2.1:51820}" --switch-key "$SWPUB" \
+        --private-key "$WORK/$n.key" --tap "tap$n" --name "${PFX}-$n" \
+        --address "198.51.100.$i/24" --address "2001:db8:2::$i/64" "$@"
+}
+sw_json() { "$LANYARD" status --socket "$SWSOCK" --json; }
+drops_total() { sw_json | python3 "$HERE/json_get.py" datagramDrops --sum; }
+drop_count() { sw_json | python3 "$HERE/json_get.py" datagramDrops "$1" | sed 's/None/0/'; }
+frame_drop_count() { sw_json | python3 "$HERE/json_get.py" frameDrops "$1" | sed 's/None/0/'; }
+
+start_switch
+wait_until 5 test -S "$SWSOCK"
+start_port a 11; start_port b 12; start_port c 13
+
+ping4() { inns "$1" ping -c "${3:-3}" -i 0.2 -W 2 "$2"; }
+check "ports register and IPv4 ping a -> b" wait_until 15 ping4 a 198.51.100.12 1
+check "IPv4 ping b -> a" ping4 b 198.51.100.11
+check "IPv6 ping a -> b (neighbour discovery over multicast flooding)" wait_until 10 inns a ping -6 -c 2 -i 0.2 -W 2 2001:db8:2::12
+
+transfer_check() { # FROM TO_ADDR TO_NS
+    head -c 10M /dev/urandom >"$WORK/file.src"
+    inns "$3" python3 "$HERE/transfer.py" recv 5001 "$WORK/file.dst" &
+    local r=$!
+    sleep 0.5
+    inns "$1" python3 "$HERE/transfer.py" send "$2" 5001 "$WORK/file.src" || return 1
+    wait $r || return 1
+    local s1 s2
+    s1=$(sha256sum <"$WORK/file.src" | cut -d' ' -f1); s2=$(sha256sum <"$WORK/file.dst" | cut -d' ' -f1)
+    echo "sent $s1, received $s2"
+    [ "$s1" = "$s2" ]
+}
+check "10 MB file a -> b, SHA-256 matches" transfer_check a 198.51.100.12 b
+
+iperf_check() {
+    inns b iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+    local s=$!
+    sleep 0.5
+    inns a iperf3 -c 198.51.100.12 -p 5201 -t 3 -J >"$WORK/iperf.json"; local rc=$?
+    wait $s
+    [ $rc -eq 0 ] || return 1
+    local bps
+    bps=$(python3 -c "import json;print(int(json.load(open('$WORK/iperf.json'))['end']['sum_received']['bits_per_second']))")
+    echo "iperf3 a->b: $bps bit/s"
+    [ "$bps" -gt 1000000 ]
+}
+check "iperf3 a -> b for 3 s" iperf_check
+
+isolation_check() {
+    # MACs are learned by now; c must see none of a<->b's unicast.
+    inns c timeout 6 tcpdump -n -i tapc -w "$WORK/c.pcap" icmp 2>/dev/null &
+    local t=$!
+    sleep 1
+    ping4 a 198.51.100.12 10 || return 1
+    wait $t
+    local n; n=$(tcpdump -n -r "$WORK/c.pcap" 2>/dev/null | wc -l)
+    echo "ICMP packets seen on c: $n"
+    [ "$n" -eq 0 ]
+}
+check "c sees none of a <-> b's unicast" isolation_check
+
+plaintext_check() {
+    # A known payload inside pings: present on b's TAP, absent from the underlay.
+    inns net timeout 5 tcpdump -n -i br0 -w "$WORK/underlay.pcap" udp 2>/dev/null &
+    local t1=$!
+    inns b timeout 5 tcpdump -n -i tapb -w "$WORK/tap.pcap" icmp 2>/dev/null &
+    local t2=$!
+    sleep 1
+    inns a ping -c 5 -i 0.2 -p 4c414e59415244 198.51.100.12 >/dev/null || return 1
+    wait $t1 $t2
+    local in_tap in_underlay udp_count
+    in_tap=$(tcpdump -r "$WORK/tap.pcap" -X 2>/dev/null | grep -c '4c41 4e59')
+    in_underlay=$(tcpdump -r "$WORK/underlay.pcap" -X 2>/dev/null | grep -c '4c41 4e59')
+    udp_count=$(tcpdump -r "$WORK/underlay.pcap" 2>/dev/null | wc -l)
+    echo "pattern lines on TAP: $in_tap, on underlay: $in_underlay, underlay packets: $udp_count"
+    [ "$in_tap" -gt 0 ] && [ "$udp_count" -gt 0 ] && [ "$in_underlay" -eq 0 ]
+}
+check "underlay capture shows no plaintext" plaintext_check
+
+garbage_check() {
+    local before after sent
+    before=$(drops_total)
+    sent=$(inns c python3 "$HERE/udp_garbage.py" 192.0.2.1 51820 300)
+    sleep 1
+    after=$(drops_total)
+    echo "sent $sent garbage datagrams; switch drop counter $before -> $after"
+    [ "$sent" -gt 250 ] && [ $((after - before)) -eq "$sent" ] && kill -0 "${PIDS[switch]}" && ping4 a 198.51.100.12 2
+}
+check "garbage datagrams are all counted, switch keeps working" garbage_check
+
+replay_check() {
+    inns sw timeout 4 tcpdump -n -i u0 -w "$WORK/replay.pcap" "udp and src host 192.0.2.2 and greater 100" 2>/dev/null &
+    local t=$!
+    sleep 1
+    ping4 a 198.51.100.12 5 >/dev/null
+    wait $t
+    local before after sent
+    before=$(drop_count "replayed counter")
+    sent=$(inns a python3 "$HERE/pcap_replay.py" "$WORK/replay.pcap" 192.0.2.1 51820)
+    sleep 1
+    after=$(drop_count "replayed counter")
+    echo "replayed $sent captured data datagrams; replay drops $before -> $after"
+    [ "$sent" -gt 0 ] && [ $((after - before)) -eq "$sent" ]
+}
+check "captured data datagrams sent again are refused and counted" replay_check
+
+unknown_key_check() {
+    inns x timeout 8 tcpdump -n -i u0 -w "$WORK/x.pcap" "udp and src host 192.0.2.1" 2>/dev/null &
+    local t=$!
+    sleep 0.5
+    local before; before=$(drop_count "handshake from unknown key")
+    start_port x 15
+    sleep 6
+    local after; after=$(drop_count "handshake from unknown key")
+    stop port-x
+    wait $t
+    local replies; replies=$(tcpdump -r "$WORK/x.pcap" 2>/dev/null | wc -l)
+    echo "unknown-key handshakes dropped $before -> $after; datagrams from switch to x: $replies"
+    [ "$after" -gt "$before" ] && [ "$replies" -eq 0 ] && ! ping4 x 198.51.100.12 1
+}
+check "a port with an unknown key gets no reply and no access" unknown_key_check
+
+hijack_check() {
+    local bmac; bmac=$(inns b cat /sys/class/net/tapb/address)
+    # b stays busy so its MAC is live; c takes b's MAC and talks.
+    inns b ping -c 40 -i 0.2 198.51.100.11 >/dev/null &
+    local keep=$!
+    sleep 0.5
+    local before; before=$(frame_drop_count "MAC held by another live port")
+    inns c ip link set dev tapc address "$bmac"
+    inns c ping -c 3 -i 0.3 -W 1 198.51.100.11 >/dev/null
+    inns c timeout 4 tcpdump -n -i tapc -w "$WORK/hijack.pcap" icmp 2>/dev/null &
+    local t=$!
+    sleep 0.5
+    ping4 a 198.51.100.12 5 >/dev/null
+    wait $t
+    kill $keep 2>/dev/null; wait $keep 2>/dev/null
+    local after; after=$(frame_drop_count "MAC held by another live port")
+    local seen; seen=$(tcpdump -n -r "$WORK/hijack.pcap" 2>/dev/null | grep -c '198.51.100.12')
+    echo "frames refused for MAC conflict $before -> $after; a->b ICMP seen on c: $seen"
+    [ "$after" -gt "$before" ] && [ "$seen" -eq 0 ] && ping4 a 198.51.100.12 2
+}
+check "a port claiming another live port's MAC does not get its traffic" hijack_check
+
+restart_check() {
+    stop switch
+    sleep 1
+    start_switch
+    local t0=$SECONDS
+    wait_until 40 ping4 a 198.51.100.12 1 || return 1
+    echo "a -> b traffic back $((SECONDS - t0)) s after the switch restarted (bound: 40 s)"
+}
+check "switch restarted: a <-> b traffic returns without restarting ports" restart_check
+
+status_check() {
+    "$LANYARD" status --socket "$SWSOCK" | tee "$WORK/status.txt"
+    grep -q "MAC" "$WORK/status.txt" && grep -q "^ *a " "$WORK/status.txt"
+}
+check "lanyard status prints ports and the MAC table" status_check
+
+exit_check() {
+    inns a ip link show tapa >/dev/null || return 1
+    stop port-a
+    ! inns a ip link show tapa 2>/dev/null
+}
+check "after a port exits its TAP device is gone" exit_check
+
+summary
