@@ -109,11 +109,19 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension String {
+    /// Splits at "::" (IPv6 zero compression): one part if absent, three (invalid) if it repeats.
     func components(separatedByDoubleColon: ()) -> [Substring] {
-        guard let r = range(of: "::") else { return [Substring(self)] }
-        let rest = self[r.upperBound...]
-        if rest.contains("::") { return [Substring(self), "", ""] }
-        return [self[..<r.lowerBound], rest]
+        let chars = Array(utf8)
+        var found: [Int] = []
+        var i = 0
+        while i + 1 < chars.count {
+            if chars[i] == UInt8(ascii: ":") && chars[i + 1] == UInt8(ascii: ":") { found.append(i); i += 2 } else { i += 1 }
+        }
+        guard let first = found.first else { return [Substring(self)] }
+        if found.count > 1 { return [Substring(self), "", ""] }
+        let head = utf8.index(startIndex, offsetBy: first)
+        let tail = utf8.index(head, offsetBy: 2)
+        return [self[..<head], self[tail...]]
     }
 }
 

@@ -182,7 +182,7 @@ public final class PortNode {
 
     /// After each new session, announce this port with `hello` (and again while not yet welcomed).
     private func sendHelloIfNeeded(now: Nanoseconds) {
-        guard state != .registered, link.isEstablished, let handshake = link.lastHandshake,
+        guard state != .registered, link.isEstablished(now: now), let handshake = link.lastHandshake,
               helloSentForHandshake != handshake else { return }
         helloSentForHandshake = handshake
         LanyardMessage.encode(.hello, body: Array(settings.name.utf8.prefix(64))).withUnsafeBytes { seal($0, now: now) }
@@ -190,7 +190,7 @@ public final class PortNode {
 
     /// Tells the switch this port is leaving (best effort) and sends it now.
     public func sayGoodbye(now: Nanoseconds) {
-        guard link.isEstablished else { return }
+        guard link.isEstablished(now: now) else { return }
         LanyardMessage.encode(.bye).withUnsafeBytes { seal($0, now: now) }
         flush()
     }

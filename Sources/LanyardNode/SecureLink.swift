@@ -25,8 +25,8 @@ public protocol SecureLink: AnyObject {
     func poll(into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction
     /// Starts a new handshake now, whatever the timers say.
     func initiateHandshake(into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction
-    /// True while a session can carry data.
-    var isEstablished: Bool { get }
+    /// True while a session can carry data at `now`.
+    func isEstablished(now: Nanoseconds) -> Bool
     /// When the last handshake completed, on the caller's clock.
     var lastHandshake: Nanoseconds? { get }
 }

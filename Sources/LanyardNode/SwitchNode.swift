@@ -46,6 +46,11 @@ public final class SwitchNode {
     let outbound = DatagramBatch(capacity: 128, bufferSize: 10_240)
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
+    /// Initiations seen since the last housekeeping pass (4 per second).
+    private var recentInitiations = 0
+    private var underLoad = false
+    /// Above this many initiations per housekeeping pass the switch demands cookies (mac2).
+    static let loadThreshold = 64
 
     public init(settings: SwitchSettings, security: SwitchSecurity, socket: UDPSocket, logger: Logger) {
         self.settings = settings
@@ -76,6 +81,13 @@ public final class SwitchNode {
     public func housekeeping(now: Nanoseconds) {
         guard now >= nextHousekeeping else { return }
         nextHousekeeping = now + .seconds(0.25)
+        let loaded = recentInitiations > Self.loadThreshold
+        if loaded != underLoad {
+            underLoad = loaded
+            security.setUnderLoad(loaded)
+            logger.notice(loaded ? "handshake flood: demanding cookies" : "handshake load normal again")
+        }
+        recentInitiations = 0
         for id in ports.indices where ports[id].endpoint != nil {
             if ports[id].registered && now &- ports[id].lastHeard > settings.silenceTimeout {
                 logger.notice("port \(security.identity(of: PortID(id)).name) silent for \(seconds(now &- ports[id].lastHeard)) s: dropped")
@@ -105,6 +117,7 @@ public final class SwitchNode {
         }
         let port: PortID
         if type == WireMessage.initiation {
+            recentInitiations += 1
             let sender = inbound.address(i)
             switch security.screenInitiation(bytes, sender: sender.identityBytes, into: scratch, now: now) {
             case .port(let p): port = p
@@ -170,7 +183,7 @@ public final class SwitchNode {
         case .bye:
             logger.info("port \(security.identity(of: id).name) left")
             disconnect(id)
-        case .welcome, .pong, .frame:
+        case .welcome, .pong:
             drops.record(.notAFrame)
         }
     }

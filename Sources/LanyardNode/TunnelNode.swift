@@ -96,7 +96,7 @@ public final class TunnelNode {
         traffic.received(bytes.count)
         if case .send(let n) = action { enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
         if case .deliver(let n) = action, n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
-        noteHandshake()
+        noteHandshake(now: now)
         drain(now: now)
     }
 
@@ -119,12 +119,12 @@ public final class TunnelNode {
     /// Timers: keepalives, rekeying, handshake retries.
     public func tick(now: Nanoseconds) {
         drain(now: now)
-        noteHandshake()
+        noteHandshake(now: now)
         flush()
     }
 
-    private func noteHandshake() {
-        let established = link.isEstablished
+    private func noteHandshake(now: Nanoseconds) {
+        let established = link.isEstablished(now: now)
         if established != wasEstablished {
             wasEstablished = established
             if established { logger.notice("handshake complete; tunnel up") } else { logger.warning("session expired; tunnel down until the next handshake") }
@@ -175,7 +175,7 @@ public final class TunnelNode {
     public func status(now: Nanoseconds, name: String, publicKey: String, peerPublicKey: String) -> LinkStatus {
         LinkStatus(kind: "tunnel", name: name, interface: device.name, publicKey: publicKey,
                    peerPublicKey: peerPublicKey, endpoint: endpoint?.description,
-                   state: link.isEstablished ? "up" : "handshaking",
+                   state: link.isEstablished(now: now) ? "up" : "handshaking",
                    lastHandshakeSeconds: link.lastHandshake.map { seconds(now &- $0) },
                    lastHeardSeconds: lastHeard == 0 ? nil : seconds(now &- lastHeard),
                    traffic: traffic, drops: ReasonCountersExport.dictionary(drops.nonZero))

@@ -83,3 +83,40 @@ import Testing
         }
     }
 }
+
+@Suite struct IPPrefixTests {
+    @Test func parsesAndMatchesIPv4() {
+        let p = IPPrefix("198.51.100.77/24")!
+        #expect(p.description == "198.51.100.0/24")
+        #expect(p.contains(ipv4: 0xC633_64FE))
+        #expect(!p.contains(ipv4: 0xC633_65FE))
+        #expect(IPPrefix("0.0.0.0/0")!.contains(ipv4: 0x0102_0304))
+        #expect(IPPrefix("203.0.113.9")!.length == 32)
+    }
+
+    @Test func parsesAndMatchesIPv6() {
+        let p = IPPrefix("2001:db8:2::11/64")!
+        #expect(p.description == "2001:db8:2:0:0:0:0:0/64")
+        #expect(p.contains(ipv6High: 0x2001_0db8_0002_0000, low: 0x11))
+        #expect(!p.contains(ipv6High: 0x2001_0db8_0003_0000, low: 0x11))
+        #expect(IPPrefix("::/0")!.contains(ipv6High: 1, low: 2))
+        #expect(IPPrefix("2001:db8::1")!.length == 128)
+    }
+
+    @Test(arguments: ["", "1.2.3", "1.2.3.4/33", "256.1.1.1/8", "1.2.3.4/x", "2001:db8::/129", "2001:::1", "1::2::3", "::g", "1.2.3.4/8/9"])
+    func rejectsMalformed(_ text: String) { #expect(IPPrefix(text) == nil) }
+
+    @Test func readsPacketSourceAndLength() {
+        var v4 = [UInt8](repeating: 0, count: 28)
+        v4[0] = 0x45; v4[3] = 28
+        v4[12...15] = [198, 51, 100, 2]
+        v4 += [0, 0, 0, 0] // padding
+        v4.withUnsafeBytes { p in
+            #expect(IPPacket.length(p) == 28)
+            #expect(IPPrefix("198.51.100.0/24")!.containsSource(ofPacket: p))
+            #expect(!IPPrefix("203.0.113.0/24")!.containsSource(ofPacket: p))
+        }
+        [UInt8]([0x45, 0, 0, 200] + [UInt8](repeating: 0, count: 30)).withUnsafeBytes { #expect(IPPacket.length($0) == nil) }
+        [UInt8]([0x60, 0, 0]).withUnsafeBytes { #expect(IPPacket.length($0) == nil) }
+    }
+}

@@ -1,1 +1,0 @@
-#include "clanyard_crypto.h"

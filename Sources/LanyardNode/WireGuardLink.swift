@@ -1,0 +1,137 @@
+import LanyardCore
+import LanyardLinux
+import LanyardWireGuard
+
+/// Reads the wall clock for TAI64N timestamps of handshake initiations.
+@Sendable func systemWallClock() -> WallClockTime {
+    let now = wallClock()
+    return WallClockTime(seconds: Int64(now.seconds), nanoseconds: now.nanoseconds)
+}
+
+/// `SecureLink` on a `WireGuardPeer`: translates the protocol's results into the node's actions.
+public final class WireGuardLink: SecureLink {
+    public let peer: WireGuardPeer
+
+    /// A link for a single-peer node (port, tunnel).
+    public convenience init(privateKey: PrivateKey, peerKey: PublicKey, presharedKey: PresharedKey?,
+                            persistentKeepalive: Int? = nil) {
+        self.init(peer: WireGuardPeer(localPrivate: privateKey, peerPublic: peerKey, presharedKey: presharedKey,
+                                      indexAllocator: IndexAllocator(),
+                                      persistentKeepalive: persistentKeepalive.map { UInt16(clamping: $0) },
+                                      wallClock: systemWallClock))
+    }
+
+    public init(peer: WireGuardPeer) { self.peer = peer }
+
+    /// The datagram sender's identity, for cookie replies (set by the node before `open`).
+    public var source: [UInt8] = []
+
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction {
+        Self.action(peer.encapsulate(plaintext: plaintext, into: out, now: Timestamp(nanoseconds: now)))
+    }
+
+    public func open(_ datagram: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction {
+        Self.action(peer.decapsulate(datagram: datagram, into: out, now: Timestamp(nanoseconds: now), source: source))
+    }
+
+    public func poll(into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction {
+        let t = Timestamp(nanoseconds: now)
+        if case .writeToNetwork(let n) = peer.dequeue(into: out, now: t) { return .send(n) }
+        return Self.action(peer.updateTimers(now: t, into: out))
+    }
+
+    public func initiateHandshake(into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction {
+        Self.action(peer.initiateHandshake(into: out, now: Timestamp(nanoseconds: now)))
+    }
+
+    public func isEstablished(now: Nanoseconds) -> Bool { peer.isSessionEstablished(now: Timestamp(nanoseconds: now)) }
+
+    public var lastHandshake: Nanoseconds? { peer.stats.lastHandshake?.nanoseconds }
+
+    static func action(_ result: PeerResult) -> LinkAction {
+        switch result {
+        case .done: return .none
+        case .writeToNetwork(let n): return .send(n)
+        case .writeToTunnel(let n): return .deliver(n)
+        case .error(let e): return .drop(DatagramDropReason(e))
+        }
+    }
+}
+
+extension DatagramDropReason {
+    init(_ error: PeerError) {
+        switch error {
+        case .replay: self = .replayed
+        case .decryptFailed: self = .decryptionFailed
+        case .wrongIndex: self = .unknownReceiverIndex
+        case .wrongLength: self = .wrongLength
+        case .malformed: self = .unknownMessageType
+        case .staleTimestamp: self = .staleOrReplayedHandshake
+        case .unknownPeer: self = .unknownPeerKey
+        case .cookieRequired: self = .cookieRequired
+        case .invalidMac: self = .handshakeFailed
+        case .sessionExpired: self = .expiredSession
+        case .bufferTooSmall: self = .oversized
+        case .cryptoFailure: self = .handshakeFailed
+        }
+    }
+
+    init(_ reason: DirectoryDropReason) {
+        switch reason {
+        case .malformed: self = .unknownMessageType
+        case .invalidMac: self = .handshakeFailed
+        case .rateLimited: self = .cookieRequired
+        case .decryptFailed: self = .handshakeFailed
+        case .unknownPeer: self = .unknownPeerKey
+        case .unknownIndex: self = .unknownReceiverIndex
+        }
+    }
+}
+
+/// `SwitchSecurity` on a `WireGuardResponderDirectory`: one peer per authorized port.
+public final class WireGuardSwitchSecurity: SwitchSecurity {
+    let directory: WireGuardResponderDirectory
+    let ports: [AuthorizedPort]
+    let links: [WireGuardLink]
+    let portByPeer: [ObjectIdentifier: PortID]
+    let portByKey: [PublicKey: PortID]
+
+    public init(privateKey: PrivateKey, ports: [AuthorizedPort]) {
+        let directory = WireGuardResponderDirectory(localPrivate: privateKey)
+        self.directory = directory
+        self.ports = ports
+        links = ports.map { port in
+            WireGuardLink(peer: directory.addPeer(publicKey: port.publicKey, presharedKey: port.presharedKey,
+                                                  wallClock: systemWallClock))
+        }
+        portByPeer = Dictionary(uniqueKeysWithValues: links.enumerated().map { (ObjectIdentifier($1.peer), PortID($0)) })
+        portByKey = Dictionary(uniqueKeysWithValues: ports.enumerated().map { ($1.publicKey, PortID($0)) })
+    }
+
+    public var publicKeyDescription: String { directory.localPrivate.publicKey.base64 }
+    public var portCount: Int { ports.count }
+    public func identity(of port: PortID) -> (name: String, publicKey: String) {
+        (ports[Int(port)].name, ports[Int(port)].publicKey.base64)
+    }
+    public func pinnedMACs(of port: PortID) -> [MACAddress] { ports[Int(port)].macs }
+    public func link(for port: PortID) -> SecureLink { links[Int(port)] }
+
+    public func screenInitiation(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], into out: UnsafeMutableRawBufferPointer,
+                                 now: Nanoseconds) -> InitiationVerdict {
+        switch directory.checkInitiation(datagram, source: sender, now: Timestamp(nanoseconds: now), into: out) {
+        case .initiator(let key):
+            guard let port = portByKey[key] else { return .drop(.unknownPeerKey) }
+            links[Int(port)].source = sender
+            return .port(port)
+        case .cookieReply(let n): return .reply(n)
+        case .drop(let reason): return .drop(DatagramDropReason(reason))
+        }
+    }
+
+    public func port(owningIndex index: UInt32) -> PortID? {
+        guard let peer = directory.indexAllocator.peer(forIndex: index) else { return nil }
+        return portByPeer[ObjectIdentifier(peer)]
+    }
+
+    public func setUnderLoad(_ underLoad: Bool) { directory.cookieChecker.isUnderLoad = underLoad }
+}
