@@ -50,11 +50,10 @@ check "both sides' status shows the handshake" handshake_seen
 forged_source() {
     # wireguard-go may only send sources in lanyard's allowed list; a packet from another source
     # inside the tunnel must be dropped by lanyard (cryptokey routing).
-    inns w ip addr add 198.51.100.99/24 dev wg0
-    inns w wg set wg0 peer "$(cat "$WORK/l.pub")" allowed-ips 198.51.100.0/24,2001:db8:2::1/128
+    inns w ip addr add 203.0.113.99/32 dev wg0
     local before after
     before=$("$LANYARD" status --name "${PFX}-l" --json | python3 "$HERE/json_get.py" drops "inner source address not allowed" | sed 's/None/0/')
-    inns w ping -c 3 -i 0.2 -W 1 -I 198.51.100.99 198.51.100.1 && return 1
+    inns w ping -c 3 -i 0.2 -W 1 -I 203.0.113.99 198.51.100.1 && return 1
     after=$("$LANYARD" status --name "${PFX}-l" --json | python3 "$HERE/json_get.py" drops "inner source address not allowed" | sed 's/None/0/')
     echo "source-not-allowed drops $before -> $after"
     [ "$after" -ge $((before + 3)) ]
