@@ -8,7 +8,7 @@ scripts/setup.sh debug || exit 1
 
 total_pass=0; total_fail=0
 echo "== unit tests"
-if swift test -j "$(nproc)" 2>&1 | tee /tmp/lanyard-unit.$$ | grep -E "✘|error:|Test run with|passed after|failed after" ; then :; fi
+if swift test -j "$(nproc)" 2>&1 | tee /tmp/lanyard-unit.$$ | grep -E "✘|error:|Test run with" ; then :; fi
 n=$(grep -oE "Test run with [0-9]+ test" /tmp/lanyard-unit.$$ | tail -1 | grep -oE "[0-9]+")
 bad=$(grep -cE "✘ Test .*(failed|recorded)" /tmp/lanyard-unit.$$)
 if [ -z "$n" ]; then
