@@ -24,6 +24,8 @@ public enum LanyardMessage {
         case pong = 0x05
         /// The sender is leaving cleanly; body empty.
         case bye = 0x06
+        /// A VPN server's settings for its client, answering `hello`; body: `ClientConfig` text.
+        case config = 0x07
     }
 
     /// Why a message was refused.

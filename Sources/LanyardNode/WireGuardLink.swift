@@ -88,49 +88,44 @@ extension DatagramDropReason {
     }
 }
 
-/// `SwitchSecurity` on a `WireGuardResponderDirectory`: one peer per authorized port.
-public final class WireGuardSwitchSecurity: SwitchSecurity {
+/// `PeerDirectory` on a `WireGuardResponderDirectory`: one WireGuard peer per authorized peer.
+public final class WireGuardPeerDirectory: PeerDirectory {
     let directory: WireGuardResponderDirectory
-    let ports: [AuthorizedPort]
+    public let peers: [AuthorizedPeer]
     let links: [WireGuardLink]
-    let portByPeer: [ObjectIdentifier: PortID]
-    let portByKey: [PublicKey: PortID]
+    let idByPeer: [ObjectIdentifier: PortID]
+    let idByKey: [PublicKey: PortID]
 
-    public init(privateKey: PrivateKey, ports: [AuthorizedPort]) {
+    public init(privateKey: PrivateKey, peers: [AuthorizedPeer]) {
         let directory = WireGuardResponderDirectory(localPrivate: privateKey)
         self.directory = directory
-        self.ports = ports
-        links = ports.map { port in
-            WireGuardLink(peer: directory.addPeer(publicKey: port.publicKey, presharedKey: port.presharedKey,
+        self.peers = peers
+        links = peers.map { peer in
+            WireGuardLink(peer: directory.addPeer(publicKey: peer.publicKey, presharedKey: peer.presharedKey,
                                                   wallClock: systemWallClock))
         }
-        portByPeer = Dictionary(uniqueKeysWithValues: links.enumerated().map { (ObjectIdentifier($1.peer), PortID($0)) })
-        portByKey = Dictionary(uniqueKeysWithValues: ports.enumerated().map { ($1.publicKey, PortID($0)) })
+        idByPeer = Dictionary(uniqueKeysWithValues: links.enumerated().map { (ObjectIdentifier($1.peer), PortID($0)) })
+        idByKey = Dictionary(uniqueKeysWithValues: peers.enumerated().map { ($1.publicKey, PortID($0)) })
     }
 
     public var publicKeyDescription: String { directory.localPrivate.publicKey.base64 }
-    public var portCount: Int { ports.count }
-    public func identity(of port: PortID) -> (name: String, publicKey: String) {
-        (ports[Int(port)].name, ports[Int(port)].publicKey.base64)
-    }
-    public func pinnedMACs(of port: PortID) -> [MACAddress] { ports[Int(port)].macs }
-    public func link(for port: PortID) -> SecureLink { links[Int(port)] }
+    public func link(for peer: PortID) -> SecureLink { links[Int(peer)] }
 
     public func screenInitiation(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], into out: UnsafeMutableRawBufferPointer,
                                  now: Nanoseconds) -> InitiationVerdict {
         switch directory.checkInitiation(datagram, source: sender, now: Timestamp(nanoseconds: now), into: out) {
         case .initiator(let key):
-            guard let port = portByKey[key] else { return .drop(.unknownPeerKey) }
-            links[Int(port)].source = sender
-            return .port(port)
+            guard let id = idByKey[key] else { return .drop(.unknownPeerKey) }
+            links[Int(id)].source = sender
+            return .peer(id)
         case .cookieReply(let n): return .reply(n)
         case .drop(let reason): return .drop(DatagramDropReason(reason))
         }
     }
 
-    public func port(owningIndex index: UInt32) -> PortID? {
+    public func peer(owningIndex index: UInt32) -> PortID? {
         guard let peer = directory.indexAllocator.peer(forIndex: index) else { return nil }
-        return portByPeer[ObjectIdentifier(peer)]
+        return idByPeer[ObjectIdentifier(peer)]
     }
 
     public func setUnderLoad(_ underLoad: Bool) { directory.cookieChecker.isUnderLoad = underLoad }

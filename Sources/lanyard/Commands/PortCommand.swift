@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LanyardCore
 import LanyardLinux
 import LanyardNode
 
@@ -58,8 +59,11 @@ struct PortCommand: ParsableCommand {
             let socket = try UDPSocket(toReach: endpoint)
             let control = try ControlServer(path: daemon.controlPath(default: "port-\(device.name)"))
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk)
-            let node = PortNode(settings: PortSettings(name: daemon.name ?? device.name, switchAddress: self.switch),
-                                tap: device, socket: socket, switchEndpoint: endpoint, link: link, logger: logger)
+            let name = daemon.name ?? device.name
+            let hub = HubConnection(hubAddress: self.switch, endpoint: endpoint, socket: socket, link: link,
+                                    registration: Registration(now: monotonicNanoseconds()),
+                                    helloBody: Array(name.utf8.prefix(64)), logger: logger)
+            let node = PortNode(name: name, tap: device, hub: hub, logger: logger)
             logger.notice("port \(device.name) up; switch \(self.switch); public key \(key.publicKey.base64)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: device.fileDescriptor) { try node.tapReadable(now: $0) },

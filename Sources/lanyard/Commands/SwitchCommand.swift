@@ -59,8 +59,8 @@ struct SwitchCommand: ParsableCommand {
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.switch")
         let key = try KeyFiles.privateKey(at: privateKey)
-        let list: [AuthorizedPort]
-        do { list = try AuthorizedPort.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
+        let list: [AuthorizedPeer]
+        do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
             throw ValidationError("\(ports): \(error)")
         }
         guard !list.isEmpty else { throw ValidationError("\(ports) lists no [Port]: nobody could join.") }
@@ -74,15 +74,17 @@ struct SwitchCommand: ParsableCommand {
                 table: .init(agingTime: .seconds(macAging), maxMACsPerPort: maxMacsPerPort,
                              maxEntries: maxMacs, moveHoldTime: .seconds(macMoveHold)),
                 keepaliveInterval: .seconds(Double(keepalive)), silenceTimeout: .seconds(Double(silenceTimeout)))
-            let security = WireGuardSwitchSecurity(privateKey: key, ports: list)
-            let node = SwitchNode(settings: settings, security: security, socket: socket, logger: logger)
+            let directory = WireGuardPeerDirectory(privateKey: key, peers: list)
+            let pins = list.enumerated().flatMap { i, port in port.macs.map { ($0, PortID(i)) } }
+            let node = SwitchNode(settings: settings, hub: PeerHub(directory: directory, socket: socket, logger: logger),
+                                  pins: pins, logger: logger)
             let shown = socket.localAddress.description
             logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
-                status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown)) })
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
         }

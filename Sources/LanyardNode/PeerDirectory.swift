@@ -1,33 +1,29 @@
 import LanyardCore
 
-/// What the switch makes of an incoming handshake initiation before any per-port state changes.
+/// What a hub makes of an incoming handshake initiation before any per-peer state changes.
 public enum InitiationVerdict: Equatable, Sendable {
-    /// From this authorized port: hand the datagram to its link.
-    case port(PortID)
+    /// From this authorized peer: hand the datagram to its link.
+    case peer(PortID)
     /// Under load: send `out`'s first n bytes (a cookie reply) back to the sender.
     case reply(Int)
     /// Refused (unknown key, bad mac1, ...): no answer at all.
     case drop(DatagramDropReason)
 }
 
-/// The protocol side of the switch: makes one link per authorized port, screens initiations
-/// cheaply, and says which port owns a receiver index.
-public protocol SwitchSecurity: AnyObject {
-    /// The switch's own public key, for status output.
+/// The protocol side of a hub with many peers (the switch, the VPN server): one link per
+/// authorized peer, cheap screening of initiations, and which peer owns a receiver index.
+public protocol PeerDirectory: AnyObject {
+    /// The hub's own public key, for status output.
     var publicKeyDescription: String { get }
-    /// Number of authorized ports; their ids are 0..<count.
-    var portCount: Int { get }
-    /// The configured name and public key of a port.
-    func identity(of port: PortID) -> (name: String, publicKey: String)
-    /// MACs reserved for a port by configuration.
-    func pinnedMACs(of port: PortID) -> [MACAddress]
-    /// The link to a port.
-    func link(for port: PortID) -> SecureLink
+    /// The authorized peers; their ids are their positions.
+    var peers: [AuthorizedPeer] { get }
+    /// The link to a peer.
+    func link(for peer: PortID) -> SecureLink
     /// Screens a type-1 initiation from `sender` (address identity bytes).
     func screenInitiation(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> InitiationVerdict
-    /// The port that owns receiver index `index` (from a type 2, 3 or 4 message).
-    func port(owningIndex index: UInt32) -> PortID?
-    /// Tells the handshake layer whether the switch is under load (cookies demanded).
+    /// The peer that owns receiver index `index` (from a type 2, 3 or 4 message).
+    func peer(owningIndex index: UInt32) -> PortID?
+    /// Tells the handshake layer whether the hub is under load (cookies demanded).
     func setUnderLoad(_ underLoad: Bool)
 }
 

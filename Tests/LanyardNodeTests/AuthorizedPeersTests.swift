@@ -3,12 +3,12 @@ import LanyardWireGuard
 import Testing
 @testable import LanyardNode
 
-@Suite struct AuthorizedPortsTests {
+@Suite struct AuthorizedPeersTests {
     let keyA = PrivateKey().publicKey.base64
     let keyB = PrivateKey().publicKey.base64
 
     @Test func parsesPorts() throws {
-        let ports = try AuthorizedPort.parse("""
+        let ports = try AuthorizedPeer.parse("""
         [Port]
         Name = a
         PublicKey = \(keyA)
@@ -36,7 +36,7 @@ import Testing
         ]
         for (text, message) in cases {
             do {
-                _ = try AuthorizedPort.parse(text)
+                _ = try AuthorizedPeer.parse(text)
                 Issue.record("accepted: \(text)")
             } catch {
                 #expect(error.description.contains(message), "\(error.description) for \(text)")

@@ -1,0 +1,167 @@
+import LanyardCore
+import LanyardLinux
+import Logging
+
+/// One node's encrypted session with its hub (a port's switch, a VPN client's server): the UDP
+/// socket, the WireGuard link, registration with keepalives and backoff, and batched sending.
+/// The owner (PortNode, ClientNode) handles what arrives inside the session.
+public final class HubConnection {
+    let socket: UDPSocket
+    let link: SecureLink
+    let logger: Logger
+    /// HOST:PORT as the user gave it (re-resolved on retries).
+    let hubAddress: String
+    var endpoint: SocketAddress
+    var registration: Registration
+    var traffic = TrafficCounters()
+    var drops = ReasonCounters<DatagramDropReason>()
+    private var helloSentForHandshake: Nanoseconds?
+    private let helloBody: [UInt8]
+    private var pingSequence: UInt64 = 0
+    private let inbound = DatagramBatch(capacity: 64)
+    private let outbound = DatagramBatch(capacity: 64, bufferSize: 10_240)
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+
+    public init(hubAddress: String, endpoint: SocketAddress, socket: UDPSocket, link: SecureLink,
+                registration: Registration, helloBody: [UInt8], logger: Logger) {
+        self.hubAddress = hubAddress
+        self.socket = socket
+        self.endpoint = socket.adapt(endpoint)
+        self.link = link
+        self.registration = registration
+        self.helloBody = helloBody
+        self.logger = logger
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// Receives every waiting datagram; authenticated non-empty plaintext goes to `deliver`.
+    public func receive(now: Nanoseconds, deliver: (UnsafeRawBufferPointer) -> Void) throws(SystemError) {
+        for _ in 0..<16 {
+            let n = try socket.receive(into: inbound)
+            if n == 0 { break }
+            for i in 0..<n { handle(datagram: i, now: now, deliver: deliver) }
+            flush()
+            if n < inbound.capacity { break }
+        }
+    }
+
+    private func handle(datagram i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer) -> Void) {
+        if inbound.isTruncated(i) { drops.record(.oversized); return }
+        guard inbound.address(i) == endpoint else { drops.record(.unexpectedSender); return }
+        let bytes = inbound.received(i)
+        if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
+        switch link.open(bytes, into: scratch, now: now) {
+        case .drop(let reason): drops.record(reason)
+        case .none: registration.heard(now: now)
+        case .send(let n):
+            registration.heard(now: now)
+            enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+        case .deliver(let n):
+            registration.heard(now: now)
+            traffic.received(bytes.count)
+            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
+        }
+        sendHelloIfNeeded(now: now)
+        drain(now: now)
+    }
+
+    /// Runs registration timers and the link's timers. Returns `.lostHub` when the hub fell silent.
+    @discardableResult
+    public func tick(now: Nanoseconds) -> Registration.Action? {
+        let action = registration.tick(now: now)
+        switch action {
+        case .startHandshake(let attempt): startHandshake(attempt: attempt, now: now)
+        case .ping:
+            pingSequence &+= 1
+            LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(pingSequence)).withUnsafeBytes { seal($0, now: now) }
+        case .lostHub(let silence):
+            logger.warning("no answer from \(hubAddress) for \(seconds(silence)) s: connecting again")
+        case nil: break
+        }
+        sendHelloIfNeeded(now: now)
+        drain(now: now)
+        flush()
+        return action
+    }
+
+    private func startHandshake(attempt: Int, now: Nanoseconds) {
+        if attempt > 1 {
+            logger.warning("\(hubAddress) not answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
+            if let fresh = try? SocketAddress.resolve(hubAddress), socket.adapt(fresh) != endpoint {
+                logger.notice("\(hubAddress) now resolves to \(fresh)")
+                endpoint = socket.adapt(fresh)
+            }
+        } else {
+            logger.info("connecting to \(hubAddress) (\(endpoint))")
+        }
+        helloSentForHandshake = nil
+        if case .send(let n) = link.initiateHandshake(into: scratch, now: now) {
+            enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+        }
+    }
+
+    /// After each new session, announce ourselves with `hello` until welcomed.
+    private func sendHelloIfNeeded(now: Nanoseconds) {
+        guard !registration.isRegistered, link.isEstablished(now: now), let handshake = link.lastHandshake,
+              helloSentForHandshake != handshake else { return }
+        helloSentForHandshake = handshake
+        LanyardMessage.encode(.hello, body: helloBody).withUnsafeBytes { seal($0, now: now) }
+    }
+
+    /// Tells the hub we are leaving (best effort) and sends it now.
+    public func sayGoodbye(now: Nanoseconds) {
+        guard link.isEstablished(now: now) else { return }
+        LanyardMessage.encode(.bye).withUnsafeBytes { seal($0, now: now) }
+        flush()
+    }
+
+    /// Encrypts one plaintext into the outgoing batch.
+    public func seal(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
+        if outbound.isFull { flush() }
+        let slot = outbound.count
+        switch link.seal(plaintext, into: outbound.buffer(slot), now: now) {
+        case .send(let n):
+            outbound.prepare(slot, length: n, to: endpoint)
+            outbound.count += 1
+            traffic.sent(n)
+        case .drop(let reason): drops.record(reason)
+        case .none, .deliver: break
+        }
+    }
+
+    private func drain(now: Nanoseconds) {
+        for _ in 0..<64 {
+            if outbound.isFull { flush() }
+            let slot = outbound.count
+            guard case .send(let n) = link.poll(into: outbound.buffer(slot), now: now) else { return }
+            outbound.prepare(slot, length: n, to: endpoint)
+            outbound.count += 1
+        }
+    }
+
+    private func enqueue(_ bytes: UnsafeRawBufferPointer) {
+        if outbound.isFull { flush() }
+        let slot = outbound.count
+        outbound.buffer(slot).copyMemory(from: bytes)
+        outbound.prepare(slot, length: bytes.count, to: endpoint)
+        outbound.count += 1
+    }
+
+    /// Sends the outgoing batch.
+    public func flush() {
+        guard outbound.count > 0 else { return }
+        socket.send(outbound)
+        outbound.count = 0
+    }
+
+    /// A snapshot for `lanyard status`.
+    func status(kind: String, name: String, interface: String, now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {
+        LinkStatus(kind: kind, name: name, interface: interface, publicKey: publicKey,
+                   peerPublicKey: peerPublicKey, endpoint: endpoint.description,
+                   state: registration.isRegistered ? "registered" : "connecting",
+                   lastHandshakeSeconds: link.lastHandshake.map { seconds(now &- $0) },
+                   lastHeardSeconds: registration.lastHeard == 0 ? nil : seconds(now &- registration.lastHeard),
+                   traffic: traffic, drops: ReasonCountersExport.dictionary(drops.nonZero))
+    }
+}
