@@ -100,8 +100,13 @@ if [ "$BUILD" -eq 1 ]; then
     (cd "$REPO" && swift build -c release --product lanyard) || { echo "build failed"; exit 1; }
 fi
 LANYARD_OK=0
+LANYARD_NOTE=""
 if [ -x "$LANYARD" ]; then
     LANYARD_OK=1
+    case $LANYARD in
+        */debug/*) LANYARD_NOTE=" (DEBUG build: its numbers mean nothing)"
+                   say "WARNING: $LANYARD is a debug build; its numbers mean nothing" ;;
+    esac
 else
     say "no Lanyard binary at $LANYARD: the Lanyard rows are skipped."
     say "build it with:  (cd $REPO && swift build -c release)   or run this script with --build"
@@ -343,16 +348,30 @@ setup_lanyard_p2p() {
     NOTE="L3 tunnel a <-> b direct (WireGuard protocol)"
 }
 
-# TODO(lanyard-l3): benchmark the L3 server (`lanyard server` on the hub, clients on a and b)
-# once the subcommand exists; its CLI is not defined yet. Until then this row is skipped.
+# lanyard-l3: the routed VPN server (`lanyard server` on the hub, `lanyard client` on a and b,
+# --client-to-client so a -> hub -> b). TODO(lanyard-l3): the server/client CLI was new when this
+# was written; if it changes, update this function. If the binary has no `server` subcommand
+# yet, the row is skipped with "not built yet".
 setup_lanyard_l3() {
     [ "$LANYARD_OK" -eq 1 ] || { SKIP="no Lanyard binary at $LANYARD (build: swift build -c release)"; return 0; }
-    if "$LANYARD" server --help 2>&1 | grep -q "USAGE: lanyard server"; then
-        SKIP="TODO: 'lanyard server' exists but its benchmark is not written yet (bench/run.sh setup_lanyard_l3)"
-    else
-        SKIP="not built yet ('lanyard server' does not exist)"
+    if ! "$LANYARD" server --help 2>&1 | grep -q "USAGE: lanyard server"; then
+        SKIP="not built yet ('lanyard server' does not exist in $LANYARD)"; return 0
     fi
-    return 0
+    lanyard_keys srv a b || return 1
+    printf '[Client]\nName = a\nPublicKey = %s\nAddress = 198.51.100.2/32\n[Client]\nName = b\nPublicKey = %s\nAddress = 198.51.100.3/32\n' \
+        "$(cat "$WORK/ly-a.pub")" "$(cat "$WORK/ly-b.pub")" >"$WORK/ly-clients.conf"
+    start lanyard-server "$NS_HUB" "$LANYARD" server --listen 51820 --private-key "$WORK/ly-srv.key" \
+        --clients "$WORK/ly-clients.conf" --pool 198.51.100.0/24 --client-to-client --name "$PFX-srv"
+    wait_until 5 test -S "/run/lanyard/$PFX-srv.sock" || return 1
+    local n
+    for n in a b; do
+        start "lanyard-client-$n" "$PFX-$n" "$LANYARD" client --server 192.0.2.1:51820 \
+            --server-key "$(cat "$WORK/ly-srv.pub")" --private-key "$WORK/ly-$n.key" --interface lyc0 \
+            --name "$PFX-c$n"
+    done
+    wait_until 10 inns "$NS_A" sh -c 'ip -4 addr show dev lyc0 | grep -q 198.51.100.2' || return 1
+    MTU=$(link_mtu "$NS_A" lyc0)
+    NOTE="routed VPN: lanyard server on the hub (--client-to-client), lanyard client on a and b (a -> hub -> b)"
 }
 
 setup_wireguard_go() {
@@ -470,7 +489,7 @@ setup_n2n() {
     done
     wait_until 10 inns "$NS_A" ip link show "${PFX}na" || return 1
     MTU=$(link_mtu "$NS_A" "${PFX}na")
-    NOTE="n2n $(dpkg-query -W -f='${Version}' n2n) (v1 protocol), Twofish with -k, supernode on hub; path: see 'via hub'"
+    NOTE="n2n $(dpkg-query -W -f='${Version}' n2n) (v1 protocol), Twofish keyed with -k (v1 has no cipher choice), supernode on hub; edges register with the supernode and then exchange data directly unless 'via hub' says otherwise"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -541,7 +560,8 @@ for r in rows:
     rtt = "%.3f" % float(r["rtt"]) if r["rtt"] not in ("", "nan") else "n/a"
     via = r["via"]
     if r["group"] != "underlay" and via not in ("", "nan"):
-        via = "%s×" % via
+        v = float(via)
+        via = "%s× (%s)" % (via, "relayed" if v >= 0.5 else "direct" if v < 0.05 else "partly relayed")
     else:
         via = "–"
     out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
@@ -557,7 +577,7 @@ print("\n".join(out))
 EOF
 )
 
-HDR="Repeats: $REPEAT per throughput cell (median, min–max in parentheses); iperf3 -t $TIME; ping: 20 × 0.05 s."
+HDR="Lanyard binary: $LANYARD$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing: Lanyard rows skipped)')$LANYARD_NOTE. Repeats: $REPEAT per throughput cell (median, min–max in parentheses); iperf3 -t $TIME; ping: 20 × 0.05 s."
 echo
 echo "$HDR"
 echo
@@ -572,7 +592,7 @@ echo "$REPORT"
     echo "- kernel: $(uname -r)"
     echo "- nproc: $(nproc)"
     echo "- command: \`$CMDLINE\`"
-    echo "- Lanyard binary: \`$LANYARD\`$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing)')"
+    echo "- Lanyard binary: \`$LANYARD\`$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing)')$LANYARD_NOTE"
     echo
     echo "$HDR"
     echo

@@ -48,6 +48,9 @@ public final class NetworkChanges {
         if let reverse { undo.append((argv.joined(separator: " "), reverse)) }
     }
 
+    /// Records a change made by other means, with how to reverse it.
+    func record(_ argv: [String], undo reverse: [String]) { undo.append((argv.joined(separator: " "), reverse)) }
+
     /// Sets MTU, adds addresses and brings `interface` up. Addresses vanish with the interface.
     public func configureInterface(_ interface: String, mtu: Int?, addresses: [String]) throws(SystemError) {
         if let mtu { try apply(["ip", "link", "set", "dev", interface, "mtu", String(mtu)], undo: nil) }
@@ -75,5 +78,58 @@ extension NetworkChanges {
             if old == "1" { continue }
             try apply(["sysctl", "-q", "-w", "\(key)=1"], undo: ["sysctl", "-q", "-w", "\(key)=\(old)"])
         }
+    }
+}
+
+extension NetworkChanges {
+    /// Routes `destination` (the VPN server) via the path it uses now, so that a tunnel that takes
+    /// over all traffic does not swallow its own packets. Undone on exit.
+    public func pinHostRoute(to destination: SocketAddress) throws(SystemError) {
+        let host = destination.hostText
+        let path = try Self.run(["ip", "route", "get", host])
+        let words = path.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        var argv = ["ip", "route", "replace", host + (host.contains(":") ? "/128" : "/32")]
+        if let i = words.firstIndex(of: "via"), i + 1 < words.count { argv += ["via", words[i + 1]] }
+        guard let d = words.firstIndex(of: "dev"), d + 1 < words.count else {
+            throw .command("ip route get \(host)", status: 0, output: "no route to the server")
+        }
+        argv += ["dev", words[d + 1]]
+        try apply(argv, undo: ["ip", "route", "del"] + Array(argv[3...]))
+    }
+
+    /// Masquerades traffic from `sources` out of `interface` in an nftables table of our own
+    /// (`inet NAME`), removed on exit. A stale table of the same name is replaced.
+    public func enableMasquerade(table: String, sources: [String], outInterface: String) throws(SystemError) {
+        _ = try? Self.run(["nft", "delete", "table", "inet", table])
+        let rules = sources.map { s in
+            "\(s.contains(":") ? "ip6" : "ip") saddr \(s) oifname \"\(outInterface)\" masquerade"
+        }.joined(separator: "\n        ")
+        let script = """
+        table inet \(table) {
+            chain postrouting {
+                type nat hook postrouting priority srcnat; policy accept;
+                \(rules)
+            }
+        }
+        """
+        try Self.run(["nft", "-f", "-"], input: script)
+        record(["nft", "add", "table", "inet", table], undo: ["nft", "delete", "table", "inet", table])
+    }
+
+    /// The interface of the default route (where NAT sends traffic out), if any.
+    public static func defaultRouteInterface() -> String? {
+        guard let out = try? run(["ip", "-o", "route", "show", "default"]) else { return nil }
+        let words = out.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        guard let d = words.firstIndex(of: "dev"), d + 1 < words.count else { return nil }
+        return words[d + 1]
+    }
+}
+
+extension SocketAddress {
+    /// The address without the port (IPv4-mapped addresses as IPv4).
+    public var hostText: String {
+        let d = description
+        if d.hasPrefix("[") { return String(d.dropFirst().prefix { $0 != "]" }) }
+        return String(d[..<d.lastIndex(of: ":")!])
     }
 }

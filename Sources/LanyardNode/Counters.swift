@@ -19,6 +19,8 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     case notAFrame
     case portNotRegistered
     case sourceNotAllowed
+    case noRoute
+    case clientToClientForbidden
     case notAnIPPacket
 
     public var description: String {
@@ -40,6 +42,8 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
         case .notAFrame: "unexpected inner message"
         case .portNotRegistered: "port not registered"
         case .sourceNotAllowed: "inner source address not allowed"
+        case .noRoute: "no client for destination"
+        case .clientToClientForbidden: "client to client forbidden"
         case .notAnIPPacket: "not an IP packet"
         }
     }

@@ -10,6 +10,8 @@ public struct SwitchStatus: Codable, Sendable {
         public var lastHeardSeconds: Double?
         public var macs: Int
         public var traffic: TrafficCounters
+        /// A VPN server's client addresses.
+        public var addresses: [String]? = nil
     }
     public struct MACEntry: Codable, Sendable {
         public var mac: String

@@ -4,13 +4,13 @@ import Foundation
 public enum StatusFormatter {
     public static func text(fromJSON json: String) -> String {
         let data = Data(json.utf8)
-        if let s = try? JSONDecoder().decode(SwitchStatus.self, from: data), s.kind == "switch" { return text(s) }
+        if let s = try? JSONDecoder().decode(SwitchStatus.self, from: data), s.kind == "switch" || s.kind == "server" { return text(s) }
         if let l = try? JSONDecoder().decode(LinkStatus.self, from: data) { return text(l) }
         return json
     }
 
     static func text(_ s: SwitchStatus) -> String {
-        var out = "switch \(s.name)  listening on \(s.listen)\n  public key: \(s.publicKey)\n\n"
+        var out = "\(s.kind) \(s.name)  listening on \(s.listen)\n  public key: \(s.publicKey)\n\n"
         out += table(["Port", "State", "Endpoint", "Up (s)", "Heard (s)", "MACs", "Rx pkts", "Rx bytes", "Tx pkts", "Tx bytes"],
                      s.ports.map { p in
                          [p.name, p.state, p.endpoint ?? "-", p.connectedSeconds.map { String($0) } ?? "-",
@@ -18,8 +18,13 @@ public enum StatusFormatter {
                           String(p.traffic.rxPackets), String(p.traffic.rxBytes),
                           String(p.traffic.txPackets), String(p.traffic.txBytes)]
                      })
-        out += "\nMAC address table (\(s.macTable.count) entries)\n"
-        out += table(["MAC", "Port", "Age (s)"], s.macTable.map { [$0.mac, $0.port, String($0.ageSeconds)] })
+        if s.kind == "server" {
+            out += "\nClient addresses\n"
+            out += table(["Client", "Addresses"], s.ports.map { [$0.name, ($0.addresses ?? []).joined(separator: " ")] })
+        } else {
+            out += "\nMAC address table (\(s.macTable.count) entries)\n"
+            out += table(["MAC", "Port", "Age (s)"], s.macTable.map { [$0.mac, $0.port, String($0.ageSeconds)] })
+        }
         out += "\nDrops\n"
         let drops = s.datagramDrops.map { ("datagram: " + $0.key, $0.value) } + s.frameDrops.map { ("frame: " + $0.key, $0.value) }
         out += drops.isEmpty ? "  none\n" : table(["Reason", "Count"], drops.sorted { $0.0 < $1.0 }.map { [$0.0, String($0.1)] })

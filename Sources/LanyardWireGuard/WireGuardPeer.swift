@@ -124,10 +124,16 @@ public final class WireGuardPeer {
     /// until the initiator's first transport message confirms it.
     func install(_ keypair: Keypair, now: Timestamp) {
         if keypair.isInitiator {
-            if let next { allocator.release(next.localIndex) }
-            next = nil
+            // Both sides may have initiated at once: our unconfirmed responder keypair (`next`)
+            // is what the peer sends on, so keep it receivable as `previous` (as wireguard-go does).
             if let previous { allocator.release(previous.localIndex) }
-            previous = current
+            if let unconfirmed = next {
+                if let current { allocator.release(current.localIndex) }
+                previous = unconfirmed
+            } else {
+                previous = current
+            }
+            next = nil
             current = keypair
         } else {
             if let next { allocator.release(next.localIndex) }

@@ -7,7 +7,7 @@ struct Lanyard: ParsableCommand {
         commandName: "lanyard",
         abstract: "A self-hosted virtual network: an encrypted Ethernet switch, its ports, and WireGuard-compatible tunnels.",
         subcommands: [
-            SwitchCommand.self, PortCommand.self, TunnelCommand.self, StatusCommand.self,
+            SwitchCommand.self, PortCommand.self, TunnelCommand.self, ServerCommand.self, ClientCommand.self, StatusCommand.self,
             GenKeyCommand.self, PubKeyCommand.self, GenPSKCommand.self,
         ])
 }

@@ -39,3 +39,32 @@ import Testing
         #expect(r.tick(now: 11 * s) == .startHandshake(attempt: 1))
     }
 }
+
+@Suite struct ClientConfigTests {
+    @Test func roundTrips() throws {
+        let c = ClientConfig(addresses: ["198.51.100.2/24", "2001:db8:3::2/64"],
+                             routes: [IPPrefix("0.0.0.0/0")!, IPPrefix("203.0.113.0/24")!], keepaliveSeconds: 2, silenceSeconds: 6)
+        let back = try Array(c.text.utf8).withUnsafeBytes { try ClientConfig(parsing: $0) }
+        #expect(back == c)
+    }
+
+    @Test(arguments: ["", "address=198.51.100.2/24", "address=nope\nkeepalive=2\nsilence=6", "garbage",
+                      "address=198.51.100.2/24\nkeepalive=9\nsilence=6", "address=198.51.100.2/24\nkeepalive=0\nsilence=6"])
+    func rejectsBadConfigs(_ text: String) {
+        #expect(throws: ClientConfig.ParseError.self) { try Array(text.utf8).withUnsafeBytes { try ClientConfig(parsing: $0) } }
+    }
+
+    @Test func poolSkipsServerAndReserved() {
+        var pool = AddressPool(IPPrefix("198.51.100.0/29")!)!
+        #expect(pool.serverAddress == "198.51.100.1/29")
+        let inside = pool.reserve(IPPrefix("198.51.100.3")!)
+        let outside = pool.reserve(IPPrefix("203.0.113.3")!)
+        let server = pool.reserve(IPPrefix("198.51.100.1")!)
+        #expect(inside && !outside && !server)
+        let given = (0..<5).map { _ in pool.allocate() }
+        #expect(given == [IPPrefix("198.51.100.2"), IPPrefix("198.51.100.4"), IPPrefix("198.51.100.5"), IPPrefix("198.51.100.6"), nil])
+        var six = AddressPool(IPPrefix("2001:db8:3::/64")!)!
+        let first6 = six.allocate()
+        #expect(first6 == IPPrefix("2001:db8:3::2"))
+    }
+}

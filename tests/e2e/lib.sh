@@ -22,7 +22,7 @@ check() {
     local name=$1; shift
     if "$@" >"$WORK/check.out" 2>&1; then
         PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$name"
-        grep -E '^(sent|iperf|ICMP|pattern|replayed|unknown|frames|a -> b|sha256|wg |source)' "$WORK/check.out" | sed 's/^/      . /'
+        grep -E '^(sent|iperf|ICMP|pattern|replayed|unknown|frames|a -> b|sha256|wg |source|spoofed|client-to-client|server loss|reconnected|client without|gw1)' "$WORK/check.out" | sed 's/^/      . /'
     else
         FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name"); printf 'FAIL  %s\n' "$name"
         sed 's/^/      | /' "$WORK/check.out" | tail -n 25

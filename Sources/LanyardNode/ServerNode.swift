@@ -1,0 +1,134 @@
+import LanyardCore
+import LanyardLinux
+import Logging
+
+/// Settings of an L3 VPN server.
+public struct ServerSettings: Sendable {
+    public var name: String
+    /// Whether clients may reach each other through the server.
+    public var clientToClient: Bool
+    /// Keepalive and silence told to Lanyard clients; clients silent this long are marked down.
+    public var keepaliveSeconds: Int
+    public var silenceSeconds: Int
+
+    public init(name: String, clientToClient: Bool, keepaliveSeconds: Int = 2, silenceSeconds: Int = 6) {
+        self.name = name
+        self.clientToClient = clientToClient
+        self.keepaliveSeconds = keepaliveSeconds
+        self.silenceSeconds = silenceSeconds
+    }
+}
+
+/// A 128-bit IPv6 address as a dictionary key.
+struct IPv6Key: Hashable { let high: UInt64, low: UInt64 }
+
+/// The routed VPN server: IP packets from clients (on a `PeerHub`) go to the TUN device (and on,
+/// through the kernel's routing and NAT) or straight to another client; packets from the TUN go
+/// to the client that owns the destination address. Each client may only send from its own
+/// addresses (no spoofing).
+public final class ServerNode {
+    let settings: ServerSettings
+    let hub: PeerHub
+    let tun: TunDevice
+    let logger: Logger
+    /// Each client's addresses and its `config` message.
+    let addresses: [[IPPrefix]]
+    let configs: [[UInt8]]
+    var byIPv4: [UInt32: PortID] = [:]
+    var byIPv6: [IPv6Key: PortID] = [:]
+    let packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+
+    public init(settings: ServerSettings, hub: PeerHub, tun: TunDevice, addresses: [[IPPrefix]],
+                configs: [ClientConfig], logger: Logger) {
+        self.settings = settings
+        self.hub = hub
+        self.tun = tun
+        self.addresses = addresses
+        self.logger = logger
+        self.configs = configs.map { LanyardMessage.encode(.config, body: Array($0.text.utf8)) }
+        for (i, list) in addresses.enumerated() {
+            for a in list {
+                if a.isIPv6 { byIPv6[IPv6Key(high: a.high, low: a.low)] = PortID(i) } else { byIPv4[UInt32(a.low)] = PortID(i) }
+            }
+        }
+    }
+
+    deinit { packetBuffer.deallocate() }
+
+    /// The client owning the packet's destination address, if any.
+    func client(forDestinationOf p: UnsafeRawBufferPointer) -> PortID? {
+        switch IPPacket.version(p) {
+        case 4: return byIPv4[IPPacket.ipv4Destination(p)]
+        case 6:
+            let (h, l) = IPPacket.ipv6Destination(p)
+            return byIPv6[IPv6Key(high: h, low: l)]
+        default: return nil
+        }
+    }
+
+    /// TUN → clients.
+    public func tunReadable(now: Nanoseconds) throws(SystemError) {
+        for _ in 0..<64 {
+            guard let n = try tun.read(into: packetBuffer) else { break }
+            let packet = UnsafeRawBufferPointer(rebasing: packetBuffer[0..<n])
+            guard let id = client(forDestinationOf: packet) else { hub.drops.record(.noRoute); continue }
+            hub.send(packet, to: id, now: now)
+        }
+        hub.flush()
+    }
+
+    /// Clients → TUN / other clients.
+    public func receiveAll(now: Nanoseconds) throws(SystemError) {
+        try hub.receiveAll(now: now) { deliver($0, from: $1, now: now) }
+    }
+
+    private func deliver(_ plaintext: UnsafeRawBufferPointer, from id: PortID, now: Nanoseconds) {
+        if IPPacket.version(plaintext) != nil {
+            guard let length = IPPacket.length(plaintext) else { hub.drops.record(.notAnIPPacket); return }
+            let packet = UnsafeRawBufferPointer(rebasing: plaintext[0..<length])
+            guard addresses[Int(id)].contains(where: { $0.containsSource(ofPacket: packet) }) else {
+                hub.drops.record(.sourceNotAllowed); return
+            }
+            hub.markUp(id, now: now)
+            if let other = client(forDestinationOf: packet), other != id {
+                guard settings.clientToClient else { hub.drops.record(.clientToClientForbidden); return }
+                hub.send(packet, to: other, now: now)
+                return
+            }
+            _ = try? tun.write(packet)
+            return
+        }
+        let header: LanyardMessage.Header
+        do { header = try LanyardMessage.parse(plaintext) } catch { hub.drops.record(.lanyardMalformed); return }
+        switch header.kind {
+        case .hello:
+            hub.markUp(id, now: now)
+            configs[Int(id)].withUnsafeBytes { hub.send($0, to: id, now: now) }
+        case .ping:
+            hub.markUp(id, now: now)
+            LanyardMessage.encode(.pong, body: Array(plaintext[header.bodyRange])).withUnsafeBytes { hub.send($0, to: id, now: now) }
+        case .bye:
+            logger.info("client \(hub.name(of: id)) left")
+            hub.markDown(id)
+        case .frame, .welcome, .pong, .config:
+            hub.drops.record(.notAFrame)
+        }
+    }
+
+    /// Timers and silence.
+    public func housekeeping(now: Nanoseconds) {
+        hub.housekeeping(now: now, silenceTimeout: .seconds(Double(settings.silenceSeconds))) { _ in }
+    }
+
+    public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
+
+    /// A snapshot for `lanyard status` (clients shown as ports, with their addresses as "MACs" count 0).
+    public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
+        var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
+                             ports: hub.statusRows(now: now) { _ in 0 }, macTable: [],
+                             datagramDrops: ReasonCountersExport.dictionary(hub.drops.nonZero), frameDrops: [:])
+        s.kind = "server"
+        for i in s.ports.indices { s.ports[i].addresses = addresses[i].map(\.description) }
+        return s
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import LanyardCore
+import LanyardLinux
+import LanyardNode
+
+/// `lanyard server`: the routed (L3) VPN server.
+struct ServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run a routed VPN server that hands out addresses, routes and NATs (or add a client to it).",
+        subcommands: [ServerRunCommand.self, ServerAddClientCommand.self],
+        defaultSubcommand: ServerRunCommand.self)
+}
+
+/// Options the server and `add-client` share.
+struct ServerPoolOptions: ParsableArguments {
+    @Option(help: "File listing the authorized clients ([Client] sections).")
+    var clients: String
+
+    @Option(help: "IPv4 address pool, CIDR; the server takes the first host address.")
+    var pool: String = "198.51.100.0/24"
+
+    @Option(help: "IPv6 address pool, CIDR (optional).")
+    var pool6: String?
+
+    /// The pools, validated.
+    func pools() throws -> [AddressPool] {
+        try ([pool] + (pool6.map { [$0] } ?? [])).map { text in
+            guard let prefix = IPPrefix(text), let pool = AddressPool(prefix) else {
+                throw ValidationError("pool '\(text)' must be a network like 198.51.100.0/24 (at most /30, or /126 for IPv6)")
+            }
+            return pool
+        }
+    }
+
+    /// Reads the clients file and gives every client its addresses: fixed ones from its entry,
+    /// the rest from the pools in file order (so a client keeps its address across restarts).
+    func assign() throws -> (clients: [AuthorizedPeer], addresses: [[IPPrefix]], pools: [AddressPool]) {
+        let text = FileManager.default.fileExists(atPath: clients) ? try KeyFiles.contents(clients) : ""
+        let list: [AuthorizedPeer]
+        do { list = try AuthorizedPeer.parse(text, kind: .client) } catch { throw ValidationError("\(clients): \(error)") }
+        var pools = try pools()
+        for client in list {
+            for a in client.addresses {
+                guard let i = pools.firstIndex(where: { $0.prefix.isIPv6 == a.isIPv6 }), pools[i].reserve(a) else {
+                    throw ValidationError("\(clients): client \(client.name)'s Address \(a) is not inside a pool (\(pools.map(\.prefix.description).joined(separator: ", ")))")
+                }
+            }
+        }
+        var addresses: [[IPPrefix]] = []
+        for client in list {
+            var mine = client.addresses
+            for i in pools.indices where !mine.contains(where: { $0.isIPv6 == pools[i].prefix.isIPv6 }) {
+                guard let a = pools[i].allocate() else { throw ValidationError("pool \(pools[i].prefix) is exhausted") }
+                mine.append(a)
+            }
+            addresses.append(mine)
+        }
+        return (list, addresses, pools)
+    }
+}
+
+/// `lanyard server run` (the default).
+struct ServerRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the VPN server.")
+
+    @Option(help: "Where to listen: [ADDRESS:]PORT.")
+    var listen: String = "51820"
+
+    @Option(help: "File with the server's private key, mode 600.")
+    var privateKey: String
+
+    @OptionGroup var pool: ServerPoolOptions
+
+    @Option(help: "TUN interface name.")
+    var interface: String = "lanyard%d"
+
+    @Option(help: "A subnet to offer clients (split tunnel), CIDR; repeatable. With --nat the default route is offered too.")
+    var route: [String] = []
+
+    @Flag(help: "Turn on forwarding and masquerade client traffic out of --nat-interface (nftables table of its own, removed on exit).")
+    var nat = false
+
+    @Option(help: "Interface for NAT (default: the one of the default route).")
+    var natInterface: String?
+
+    @Flag(help: "Let clients reach each other.")
+    var clientToClient = false
+
+    @Option(help: "Keepalive interval told to clients, seconds.")
+    var keepalive: Int = 2
+
+    @Option(help: "Seconds of silence after which a client is marked down.")
+    var silenceTimeout: Int = 6
+
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        for r in route where IPPrefix(r) == nil { throw ValidationError("--route '\(r)' is not a CIDR prefix") }
+        guard keepalive > 0, silenceTimeout > keepalive else { throw ValidationError("--silence-timeout must exceed --keepalive") }
+    }
+
+    func run() throws {
+        let logger = try daemon.makeLogger("lanyard.server")
+        let key = try KeyFiles.privateKey(at: privateKey)
+        let (clients, addresses, pools) = try pool.assign()
+        if clients.isEmpty { logger.warning("\(pool.clients) lists no clients yet: add one with `lanyard server add-client NAME`") }
+        var offered = route.compactMap(IPPrefix.init) + pools.map(\.prefix)
+        if nat { offered += pools.map { IPPrefix($0.prefix.isIPv6 ? "::/0" : "0.0.0.0/0")! } }
+        let configs = addresses.map { list in
+            ClientConfig(addresses: list.map { a in a.withLength(pools.first { $0.prefix.isIPv6 == a.isIPv6 }!.prefix.length) },
+                         routes: offered, keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout)
+        }
+        try runDaemon {
+            try requireNetworkAdmin("creating a TUN device")
+            let socket = try UDPSocket(bindTo: try SocketAddress.resolve(listen, defaultHost: "::", passive: true))
+            let signals = try SignalWatcher()
+            let tun = try TunDevice(name: interface, mode: .tun)
+            let network = NetworkChanges(logger: logger)
+            defer { network.undoAll() }
+            try network.configureInterface(tun.name, mtu: 1420, addresses: pools.map(\.serverAddress))
+            if nat || clientToClient || !route.isEmpty { try network.enableForwarding() }
+            if nat {
+                guard let out = natInterface ?? NetworkChanges.defaultRouteInterface() else {
+                    throw SystemError.badAddress("--nat", reason: "this host has no default route; name the outgoing interface with --nat-interface")
+                }
+                let table = "lanyard_" + (daemon.name ?? tun.name).filter { $0.isLetter || $0.isNumber || $0 == "_" }
+                try network.enableMasquerade(table: table, sources: pools.map(\.prefix.description), outInterface: out)
+                logger.notice("NAT: client traffic leaves through \(out) (nftables table inet \(table))")
+            }
+            let control = try ControlServer(path: daemon.controlPath(default: "server-\(tun.name)"))
+            let hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: clients), socket: socket, logger: logger)
+            let node = ServerNode(settings: ServerSettings(name: daemon.name ?? tun.name, clientToClient: clientToClient,
+                                                           keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout),
+                                  hub: hub, tun: tun, addresses: addresses, configs: configs, logger: logger)
+            let shown = socket.localAddress.description
+            logger.notice("server \(tun.name) on UDP \(shown) for \(clients.count) clients; public key \(key.publicKey.base64)")
+            let loop = EventLoop(
+                sources: [.init(fileDescriptor: tun.fileDescriptor) { try node.tunReadable(now: $0) },
+                          .init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
+                signals: signals, control: control, logger: logger,
+                tick: { node.housekeeping(now: $0) },
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
+            _ = try loop.run()
+            node.sayGoodbye(now: monotonicNanoseconds())
+        }
+    }
+}
