@@ -11,25 +11,73 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/uio.h>
+#include <netinet/udp.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 #include <unistd.h>
 
-int clanyard_tun_open(char *name, size_t name_cap, int tap) {
+static int tun_attach(char *name, int tap, int vnet) {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return -errno;
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+    ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
     if (name && name[0]) strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
         close(fd);
         return -e;
     }
+    if (vnet) {
+        int size = CLANYARD_VNET_HDR_LEN;
+        unsigned int flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+        if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0 || ioctl(fd, TUNSETOFFLOAD, flags) < 0) {
+            close(fd);
+            return -EOPNOTSUPP;
+        }
+    }
+    strncpy(name, ifr.ifr_name, IFNAMSIZ - 1);
+    return fd;
+}
+
+int clanyard_tun_open(char *name, size_t name_cap, int tap, int *offload) {
+    char wanted[IFNAMSIZ];
+    memset(wanted, 0, sizeof(wanted));
+    if (name) strncpy(wanted, name, IFNAMSIZ - 1);
+    int fd = -EOPNOTSUPP;
+    if (offload && *offload) fd = tun_attach(wanted, tap, 1);
+    if (fd == -EOPNOTSUPP || fd == -EINVAL) {
+        if (offload) *offload = 0;
+        if (name) strncpy(wanted, name, IFNAMSIZ - 1);
+        fd = tun_attach(wanted, tap, 0);
+    }
+    if (fd < 0) return fd;
     if (name && name_cap > 0) {
-        strncpy(name, ifr.ifr_name, name_cap - 1);
+        strncpy(name, wanted, name_cap - 1);
         name[name_cap - 1] = 0;
     }
     return fd;
+}
+
+long clanyard_tun_write_plain(int fd, const void *packet, size_t length) {
+    static const unsigned char header[CLANYARD_VNET_HDR_LEN] = {0};
+    struct iovec iov[2] = {{(void *)header, CLANYARD_VNET_HDR_LEN}, {(void *)packet, length}};
+    ssize_t n = writev(fd, iov, 2);
+    if (n < 0) return -errno;
+    return n >= CLANYARD_VNET_HDR_LEN ? n - CLANYARD_VNET_HDR_LEN : 0;
+}
+
+int clanyard_udp_enable_gro(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0 ? -errno : 0;
 }
 
 int clanyard_tun_set_persist(int fd, int persist) {
@@ -38,9 +86,12 @@ int clanyard_tun_set_persist(int fd, int persist) {
 
 #define CLANYARD_MAX_BATCH 128
 
+#define CLANYARD_CMSG_SPACE CMSG_SPACE(sizeof(int))
+
 int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
     struct mmsghdr msgs[CLANYARD_MAX_BATCH];
     struct iovec iovs[CLANYARD_MAX_BATCH];
+    char control[CLANYARD_MAX_BATCH][CLANYARD_CMSG_SPACE];
     if (count > CLANYARD_MAX_BATCH) count = CLANYARD_MAX_BATCH;
     memset(msgs, 0, sizeof(struct mmsghdr) * count);
     for (unsigned int i = 0; i < count; i++) {
@@ -50,6 +101,8 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &slots[i].address;
         msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+        msgs[i].msg_hdr.msg_control = control[i];
+        msgs[i].msg_hdr.msg_controllen = CLANYARD_CMSG_SPACE;
     }
     int n = recvmmsg(fd, msgs, count, MSG_DONTWAIT, NULL);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
@@ -57,6 +110,14 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         /* A datagram larger than the slot is truncated: report it as oversized with capacity+1. */
         slots[i].length = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? slots[i].capacity + 1 : msgs[i].msg_len;
         slots[i].address_length = msgs[i].msg_hdr.msg_namelen;
+        slots[i].segment = slots[i].length;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int size;
+                memcpy(&size, CMSG_DATA(c), sizeof(size));
+                if (size > 0) slots[i].segment = (size_t)size;
+            }
+        }
     }
     return n;
 }
@@ -64,6 +125,7 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
 int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
     struct mmsghdr msgs[CLANYARD_MAX_BATCH];
     struct iovec iovs[CLANYARD_MAX_BATCH];
+    char control[CLANYARD_MAX_BATCH][CMSG_SPACE(sizeof(uint16_t))];
     if (count > CLANYARD_MAX_BATCH) count = CLANYARD_MAX_BATCH;
     memset(msgs, 0, sizeof(struct mmsghdr) * count);
     for (unsigned int i = 0; i < count; i++) {
@@ -73,6 +135,17 @@ int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &slots[i].address;
         msgs[i].msg_hdr.msg_namelen = slots[i].address_length;
+        if (slots[i].segment > 0 && slots[i].length > slots[i].segment) {
+            memset(control[i], 0, sizeof(control[i]));
+            msgs[i].msg_hdr.msg_control = control[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
+            struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t size = (uint16_t)slots[i].segment;
+            memcpy(CMSG_DATA(c), &size, sizeof(size));
+        }
     }
     int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
     return n < 0 ? -errno : n;

@@ -1,20 +1,35 @@
 import CLanyardLinux
 
 /// A fixed set of datagram slots with their buffers, allocated once and reused for every batch.
+///
+/// Receiving: a slot may hold several datagrams coalesced by UDP GRO; `forEachDatagram` splits
+/// them. Sending: `reserve`/`commit` append equal-size datagrams for the same destination to one
+/// slot, which the kernel splits again (UDP GSO): one system call and one trip down the stack
+/// for up to 64 datagrams.
 public final class DatagramBatch {
     public let capacity: Int
     public let bufferSize: Int
     /// Slots handed to recvmmsg/sendmmsg.
     public let slots: UnsafeMutablePointer<clanyard_datagram>
     private let memory: UnsafeMutableRawPointer
-    /// Datagrams currently held (received, or queued to send).
+    /// Slots currently held (received, or queued to send).
     public var count = 0
+    /// Whether sending may coalesce datagrams (cleared if the kernel refuses UDP GSO).
+    public var coalescing = true
+    private var destinations: [SocketAddress?]
+    /// The last slot still accepts datagrams of its segment size.
+    private var lastSlotOpen = false
+    /// Most datagrams the kernel accepts in one UDP GSO send.
+    static let maximumSegments = 64
+    /// Largest total of one coalesced send (an IPv4 UDP payload is at most 65,507 bytes).
+    static let maximumCoalesced = 65_000
 
-    public init(capacity: Int = 64, bufferSize: Int = 65_535) {
+    public init(capacity: Int = 64, bufferSize: Int = 65_536) {
         self.capacity = capacity
         self.bufferSize = bufferSize
         memory = .allocate(byteCount: capacity * bufferSize, alignment: 64)
         slots = .allocate(capacity: capacity)
+        destinations = Array(repeating: nil, count: capacity)
         for i in 0..<capacity {
             slots[i] = clanyard_datagram()
             slots[i].buffer = memory + i * bufferSize
@@ -22,21 +37,31 @@ public final class DatagramBatch {
         }
     }
 
-    /// The whole buffer of slot `i`.
-    @inline(__always)
-    public func buffer(_ i: Int) -> UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: slots[i].buffer, count: bufferSize)
+    deinit {
+        memory.deallocate()
+        slots.deallocate()
     }
 
-    /// The received bytes of slot `i` (length may exceed `bufferSize` by one for a truncated datagram).
-    @inline(__always)
-    public func received(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: slots[i].buffer, count: min(slots[i].length, bufferSize))
-    }
+    // MARK: Receiving
 
-    /// True when the datagram in slot `i` did not fit its buffer.
+    /// Calls `body` with each received datagram (GRO-coalesced slots split) and its sender.
+    /// Slots that did not fit their buffer are reported through `oversized`.
     @inline(__always)
-    public func isTruncated(_ i: Int) -> Bool { slots[i].length > bufferSize }
+    public func forEachDatagram(oversized: () -> Void, _ body: (UnsafeRawBufferPointer, Int) -> Void) {
+        for i in 0..<count {
+            let length = slots[i].length
+            if length > bufferSize { oversized(); continue }
+            let base = UnsafeRawPointer(slots[i].buffer!)
+            if length == 0 { body(UnsafeRawBufferPointer(start: base, count: 0), i); continue }
+            let segment = max(1, min(slots[i].segment, length))
+            var offset = 0
+            while offset < length {
+                let n = min(segment, length - offset)
+                body(UnsafeRawBufferPointer(start: base + offset, count: n), i)
+                offset += n
+            }
+        }
+    }
 
     /// The sender of slot `i`.
     @inline(__always)
@@ -44,18 +69,70 @@ public final class DatagramBatch {
         SocketAddress(storage: slots[i].address, length: slots[i].address_length)
     }
 
-    /// Sets the length and destination of slot `i` for sending.
+    // MARK: Sending
+
+    /// Where to write the next datagram (at most `maximum` bytes) for `destination`: the tail of
+    /// the last slot when it can take one more datagram for the same destination, else a fresh
+    /// slot. Nil when the batch is full (flush first). Call `commit` with the bytes written.
     @inline(__always)
-    public func prepare(_ i: Int, length: Int, to destination: SocketAddress) {
+    public func reserve(maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer? {
+        if coalescing, lastSlotOpen, count > 0, destinations[count - 1] == destination {
+            let slot = slots[count - 1]
+            if slot.length + maximum <= min(bufferSize, Self.maximumCoalesced),
+               slot.length / max(slot.segment, 1) < Self.maximumSegments {
+                pendingAppend = true
+                return UnsafeMutableRawBufferPointer(start: slot.buffer! + slot.length, count: maximum)
+            }
+        }
+        guard count < capacity else { return nil }
+        pendingAppend = false
+        return UnsafeMutableRawBufferPointer(start: slots[count].buffer!, count: min(maximum, bufferSize))
+    }
+
+    /// Records `length` bytes written at the place `reserve` returned for `destination`.
+    @inline(__always)
+    public func commit(_ length: Int, to destination: SocketAddress) {
+        guard pendingAppend else { start(slot: count, length: length, destination: destination); return }
+        pendingAppend = false
+        let last = count - 1
+        let segment = slots[last].segment
+        if length <= segment {
+            slots[last].length += length
+            if length < segment { lastSlotOpen = false } // a shorter datagram ends a coalesced run
+            return
+        }
+        // Longer than the run's datagrams: move it into a slot of its own.
+        guard count < capacity else { return }
+        slots[count].buffer!.copyMemory(from: slots[last].buffer! + slots[last].length, byteCount: length)
+        start(slot: count, length: length, destination: destination)
+    }
+
+    /// Queues a copy of `bytes` for `destination`; false if the batch is full.
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
+        guard let room = reserve(maximum: bytes.count, to: destination) else { return false }
+        room.copyMemory(from: bytes)
+        commit(bytes.count, to: destination)
+        return true
+    }
+
+    private var pendingAppend = false
+
+    private func start(slot i: Int, length: Int, destination: SocketAddress) {
         slots[i].length = length
+        slots[i].segment = length
         slots[i].address = destination.storage
         slots[i].address_length = destination.length
+        destinations[i] = destination
+        count = i + 1
+        lastSlotOpen = coalescing
+    }
+
+    /// Forgets everything queued.
+    public func reset() {
+        count = 0
+        lastSlotOpen = false
     }
 
     public var isFull: Bool { count == capacity }
-
-    deinit {
-        memory.deallocate()
-        slots.deallocate()
-    }
 }

@@ -17,6 +17,7 @@ public final class UDPSocket {
         var size: Int32 = 4 << 20
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        _ = clanyard_udp_enable_gro(fd) // best effort: without it datagrams simply arrive one by one
         var address = local
         let rc = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, address.length) }
@@ -65,32 +66,50 @@ public final class UDPSocket {
         return SocketAddress(storage: storage, length: socklen_t(MemoryLayout<sockaddr_in6>.size))
     }
 
-    /// Receives up to `batch.capacity` datagrams into `batch`; returns how many arrived (0 if none).
+    /// Receives up to `batch.capacity` slots into `batch`; returns how many (0 if none waiting).
     public func receive(into batch: DatagramBatch) throws(SystemError) -> Int {
         let n = clanyard_recv_batch(fileDescriptor, batch.slots, UInt32(batch.capacity))
         if n < 0 {
-            if -n == EINTR || -n == ECONNREFUSED { return 0 }
+            if -n == EINTR || -n == ECONNREFUSED { batch.count = 0; return 0 }
             throw .call("recvmmsg", errno: -n)
         }
         batch.count = Int(n)
         return Int(n)
     }
 
-    /// Sends the first `batch.count` datagrams of `batch`; drops what the kernel will not take now.
-    /// Returns the number the kernel accepted.
-    @discardableResult
-    public func send(_ batch: DatagramBatch) -> Int {
+    /// Sends every queued slot of `batch` and empties it. What the kernel will not take now is
+    /// dropped (as a full NIC queue would); if the kernel refuses UDP GSO, coalescing is turned
+    /// off for good and the refused slot is sent datagram by datagram.
+    public func send(_ batch: DatagramBatch) {
         var sent = 0
         var attempts = 0
-        while sent < batch.count && attempts < 4 {
-            let n = clanyard_send_batch(fileDescriptor, batch.slots + sent, UInt32(batch.count - sent))
+        while sent < batch.count && attempts < 8 {
             attempts += 1
+            let n = clanyard_send_batch(fileDescriptor, batch.slots + sent, UInt32(batch.count - sent))
             if n > 0 { sent += Int(n); continue }
-            // An unreachable destination (ICMP error) or a full queue: skip that datagram.
-            if n < 0 && (-n == EAGAIN || -n == ENOBUFS) { break }
-            sent += 1
+            let e = -n
+            if e == EAGAIN || e == ENOBUFS { break }
+            let slot = batch.slots[sent]
+            if slot.length > slot.segment && (e == EIO || e == EINVAL || e == EOPNOTSUPP || e == ENOPROTOOPT) {
+                batch.coalescing = false
+                sendSplit(slot)
+            }
+            sent += 1 // an unreachable destination (ICMP error) or a refused datagram: skip it
         }
-        return sent
+        batch.reset()
+    }
+
+    private func sendSplit(_ slot: clanyard_datagram) {
+        var single = slot
+        var offset = 0
+        while offset < slot.length {
+            let n = min(slot.segment, slot.length - offset)
+            single.buffer = slot.buffer! + offset
+            single.length = n
+            single.segment = 0
+            _ = clanyard_send_batch(fileDescriptor, &single, 1)
+            offset += n
+        }
     }
 
     deinit { close(fileDescriptor) }

@@ -46,7 +46,6 @@ public final class ClientNode {
     let logger: Logger
     let startedAt: Nanoseconds
     private(set) var config: ClientConfig?
-    let packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(settings: ClientSettings, tun: TunDevice, hub: HubConnection, network: NetworkChanges, logger: Logger, now: Nanoseconds) {
         self.settings = settings
@@ -57,14 +56,11 @@ public final class ClientNode {
         startedAt = now
     }
 
-    deinit { packetBuffer.deallocate() }
-
     /// TUN → server.
     public func tunReadable(now: Nanoseconds) throws(SystemError) {
-        for _ in 0..<64 {
-            guard let n = try tun.read(into: packetBuffer) else { break }
-            guard hub.registration.isRegistered else { continue }
-            hub.seal(UnsafeRawBufferPointer(rebasing: packetBuffer[0..<n]), now: now)
+        let registered = hub.registration.isRegistered
+        try tun.readPackets(limit: 64, headroom: 0) { packet in
+            if registered { hub.seal(UnsafeRawBufferPointer(packet), now: now) }
         }
         hub.flush()
     }

@@ -19,7 +19,7 @@ public final class HubConnection {
     private let helloBody: [UInt8]
     private var pingSequence: UInt64 = 0
     private let inbound = DatagramBatch(capacity: 64)
-    private let outbound = DatagramBatch(capacity: 64, bufferSize: 10_240)
+    private let outbound = DatagramBatch(capacity: 64)
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(hubAddress: String, endpoint: SocketAddress, socket: UDPSocket, link: SecureLink,
@@ -40,16 +40,16 @@ public final class HubConnection {
         for _ in 0..<16 {
             let n = try socket.receive(into: inbound)
             if n == 0 { break }
-            for i in 0..<n { handle(datagram: i, now: now, deliver: deliver) }
+            inbound.forEachDatagram(oversized: { drops.record(.oversized) }) { bytes, slot in
+                handle(bytes, from: slot, now: now, deliver: deliver)
+            }
             flush()
             if n < inbound.capacity { break }
         }
     }
 
-    private func handle(datagram i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer) -> Void) {
-        if inbound.isTruncated(i) { drops.record(.oversized); return }
+    private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer) -> Void) {
         guard inbound.address(i) == endpoint else { drops.record(.unexpectedSender); return }
-        let bytes = inbound.received(i)
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         switch link.open(bytes, into: scratch, now: now) {
         case .drop(let reason): drops.record(reason)
@@ -118,12 +118,10 @@ public final class HubConnection {
 
     /// Encrypts one plaintext into the outgoing batch.
     public func seal(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
-        if outbound.isFull { flush() }
-        let slot = outbound.count
-        switch link.seal(plaintext, into: outbound.buffer(slot), now: now) {
+        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: endpoint)
+        switch link.seal(plaintext, into: room, now: now) {
         case .send(let n):
-            outbound.prepare(slot, length: n, to: endpoint)
-            outbound.count += 1
+            outbound.commit(n, to: endpoint)
             traffic.sent(n)
         case .drop(let reason): drops.record(reason)
         case .none, .deliver: break
@@ -132,27 +130,29 @@ public final class HubConnection {
 
     private func drain(now: Nanoseconds) {
         for _ in 0..<64 {
-            if outbound.isFull { flush() }
-            let slot = outbound.count
-            guard case .send(let n) = link.poll(into: outbound.buffer(slot), now: now) else { return }
-            outbound.prepare(slot, length: n, to: endpoint)
-            outbound.count += 1
+            let room = space(16_384, to: endpoint)
+            guard case .send(let n) = link.poll(into: room, now: now) else { return }
+            outbound.commit(n, to: endpoint)
         }
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) {
-        if outbound.isFull { flush() }
-        let slot = outbound.count
-        outbound.buffer(slot).copyMemory(from: bytes)
-        outbound.prepare(slot, length: bytes.count, to: endpoint)
-        outbound.count += 1
+        space(bytes.count, to: endpoint).copyMemory(from: bytes)
+        outbound.commit(bytes.count, to: endpoint)
+    }
+
+    /// Room in the outgoing batch, flushing it first if it is full.
+    @inline(__always)
+    private func space(_ maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer {
+        if let room = outbound.reserve(maximum: maximum, to: destination) { return room }
+        flush()
+        return outbound.reserve(maximum: maximum, to: destination)!
     }
 
     /// Sends the outgoing batch.
     public func flush() {
         guard outbound.count > 0 else { return }
         socket.send(outbound)
-        outbound.count = 0
     }
 
     /// A snapshot for `lanyard status`.

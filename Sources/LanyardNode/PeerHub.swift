@@ -23,7 +23,7 @@ public final class PeerHub {
     public private(set) var peers: [Peer]
     public internal(set) var drops = ReasonCounters<DatagramDropReason>()
     private let inbound = DatagramBatch(capacity: 64)
-    private let outbound = DatagramBatch(capacity: 128, bufferSize: 10_240)
+    private let outbound = DatagramBatch(capacity: 64)
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
     private var recentInitiations = 0
@@ -47,15 +47,15 @@ public final class PeerHub {
         for _ in 0..<16 {
             let n = try socket.receive(into: inbound)
             if n == 0 { break }
-            for i in 0..<n { handle(datagram: i, now: now, deliver: deliver) }
+            inbound.forEachDatagram(oversized: { drops.record(.oversized) }) { bytes, slot in
+                handle(bytes, from: slot, now: now, deliver: deliver)
+            }
             flush()
             if n < inbound.capacity { break }
         }
     }
 
-    private func handle(datagram i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) {
-        if inbound.isTruncated(i) { drops.record(.oversized); return }
-        let bytes = inbound.received(i)
+    private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) {
         let type: UInt8
         switch WireMessage.classify(bytes) {
         case .success(let t): type = t
@@ -116,15 +116,19 @@ public final class PeerHub {
     /// Encrypts `plaintext` for peer `id` into the outgoing batch (dropped if it has no endpoint yet).
     public func send(_ plaintext: UnsafeRawBufferPointer, to id: PortID, now: Nanoseconds) {
         guard let endpoint = peers[Int(id)].endpoint else { return }
-        if outbound.isFull { flush() }
-        let slot = outbound.count
-        switch peers[Int(id)].link.seal(plaintext, into: outbound.buffer(slot), now: now) {
-        case .send(let n):
-            outbound.prepare(slot, length: n, to: socket.adapt(endpoint))
-            outbound.count += 1
+        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: endpoint)
+        if case .send(let n) = peers[Int(id)].link.seal(plaintext, into: room, now: now) {
+            outbound.commit(n, to: endpoint)
             peers[Int(id)].traffic.sent(n)
-        case .none, .deliver, .drop: break
         }
+    }
+
+    /// Room in the outgoing batch, flushing it first if it is full.
+    @inline(__always)
+    private func space(_ maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer {
+        if let room = outbound.reserve(maximum: maximum, to: destination) { return room }
+        flush()
+        return outbound.reserve(maximum: maximum, to: destination)!
     }
 
     /// Timers: handshake-flood detection, each peer's link timers, and silence. `onSilent` is
@@ -155,27 +159,22 @@ public final class PeerHub {
     private func drain(_ id: PortID, now: Nanoseconds) {
         guard let endpoint = peers[Int(id)].endpoint else { return }
         for _ in 0..<64 {
-            if outbound.isFull { flush() }
-            let slot = outbound.count
-            guard case .send(let n) = peers[Int(id)].link.poll(into: outbound.buffer(slot), now: now) else { return }
-            outbound.prepare(slot, length: n, to: socket.adapt(endpoint))
-            outbound.count += 1
+            let room = space(16_384, to: endpoint)
+            guard case .send(let n) = peers[Int(id)].link.poll(into: room, now: now) else { return }
+            outbound.commit(n, to: endpoint)
         }
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) {
-        if outbound.isFull { flush() }
-        let slot = outbound.count
-        outbound.buffer(slot).copyMemory(from: bytes)
-        outbound.prepare(slot, length: bytes.count, to: socket.adapt(destination))
-        outbound.count += 1
+        let to = socket.adapt(destination)
+        space(bytes.count, to: to).copyMemory(from: bytes)
+        outbound.commit(bytes.count, to: to)
     }
 
     /// Sends the outgoing batch.
     public func flush() {
         guard outbound.count > 0 else { return }
         socket.send(outbound)
-        outbound.count = 0
     }
 
     /// Tells every up peer the hub is going away.

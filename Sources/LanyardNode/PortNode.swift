@@ -15,7 +15,6 @@ public final class PortNode {
     let tap: TunDevice
     let hub: HubConnection
     let logger: Logger
-    let frameBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(name: String, tap: TunDevice, hub: HubConnection, logger: Logger) {
         self.name = name
@@ -24,18 +23,15 @@ public final class PortNode {
         self.logger = logger
     }
 
-    deinit { frameBuffer.deallocate() }
-
     public var isRegistered: Bool { hub.registration.isRegistered }
 
     /// TAP → switch: reads every frame ready (up to a batch) and sends them encrypted.
     public func tapReadable(now: Nanoseconds) throws(SystemError) {
-        let room = UnsafeMutableRawBufferPointer(rebasing: frameBuffer[LanyardMessage.headerLength...])
-        for _ in 0..<64 {
-            guard let n = try tap.read(into: room) else { break }
-            guard isRegistered else { continue }
-            LanyardMessage.writeHeader(.frame, bodyLength: n, into: frameBuffer)
-            hub.seal(UnsafeRawBufferPointer(rebasing: frameBuffer[0..<(LanyardMessage.headerLength + n)]), now: now)
+        let registered = isRegistered
+        try tap.readPackets(limit: 64, headroom: LanyardMessage.headerLength) { region in
+            guard registered else { return }
+            LanyardMessage.writeHeader(.frame, bodyLength: region.count - LanyardMessage.headerLength, into: region)
+            hub.seal(UnsafeRawBufferPointer(region), now: now)
         }
         hub.flush()
     }

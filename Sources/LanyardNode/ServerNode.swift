@@ -36,7 +36,6 @@ public final class ServerNode {
     let configs: [[UInt8]]
     var byIPv4: [UInt32: PortID] = [:]
     var byIPv6: [IPv6Key: PortID] = [:]
-    let packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(settings: ServerSettings, hub: PeerHub, tun: TunDevice, addresses: [[IPPrefix]],
                 configs: [ClientConfig], logger: Logger) {
@@ -53,8 +52,6 @@ public final class ServerNode {
         }
     }
 
-    deinit { packetBuffer.deallocate() }
-
     /// The client owning the packet's destination address, if any.
     func client(forDestinationOf p: UnsafeRawBufferPointer) -> PortID? {
         switch IPPacket.version(p) {
@@ -68,10 +65,9 @@ public final class ServerNode {
 
     /// TUN → clients.
     public func tunReadable(now: Nanoseconds) throws(SystemError) {
-        for _ in 0..<64 {
-            guard let n = try tun.read(into: packetBuffer) else { break }
-            let packet = UnsafeRawBufferPointer(rebasing: packetBuffer[0..<n])
-            guard let id = client(forDestinationOf: packet) else { hub.drops.record(.noRoute); continue }
+        try tun.readPackets(limit: 64, headroom: 0) { region in
+            let packet = UnsafeRawBufferPointer(region)
+            guard let id = client(forDestinationOf: packet) else { hub.drops.record(.noRoute); return }
             hub.send(packet, to: id, now: now)
         }
         hub.flush()

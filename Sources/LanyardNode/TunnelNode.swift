@@ -21,8 +21,7 @@ public final class TunnelNode {
     var drops = ReasonCounters<DatagramDropReason>()
     var wasEstablished = false
     let inbound = DatagramBatch(capacity: 64)
-    let outbound = DatagramBatch(capacity: 64, bufferSize: 10_240)
-    let packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+    let outbound = DatagramBatch(capacity: 64)
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(device: TunDevice, socket: UDPSocket, endpoint: SocketAddress?, link: SecureLink,
@@ -36,7 +35,6 @@ public final class TunnelNode {
     }
 
     deinit {
-        packetBuffer.deallocate()
         scratch.deallocate()
     }
 
@@ -56,12 +54,11 @@ public final class TunnelNode {
 
     /// Device → peer.
     public func deviceReadable(now: Nanoseconds) throws(SystemError) {
-        let room = UnsafeMutableRawBufferPointer(rebasing: packetBuffer[headerRoom...])
-        for _ in 0..<outbound.capacity {
-            guard let n = try device.read(into: room) else { break }
-            guard endpoint != nil else { continue }
-            if device.mode == .tap { LanyardMessage.writeHeader(.frame, bodyLength: n, into: packetBuffer) }
-            seal(UnsafeRawBufferPointer(rebasing: packetBuffer[0..<(headerRoom + n)]), now: now)
+        let room = headerRoom
+        try device.readPackets(limit: 64, headroom: room) { region in
+            guard endpoint != nil else { return }
+            if room > 0 { LanyardMessage.writeHeader(.frame, bodyLength: region.count - room, into: region) }
+            seal(UnsafeRawBufferPointer(region), now: now)
         }
         drain(now: now)
         flush()
@@ -72,15 +69,15 @@ public final class TunnelNode {
         for _ in 0..<16 {
             let n = try socket.receive(into: inbound)
             if n == 0 { break }
-            for i in 0..<n { handle(datagram: i, now: now) }
+            inbound.forEachDatagram(oversized: { drops.record(.oversized) }) { bytes, slot in
+                handle(bytes, from: slot, now: now)
+            }
             flush()
             if n < inbound.capacity { break }
         }
     }
 
-    private func handle(datagram i: Int, now: Nanoseconds) {
-        if inbound.isTruncated(i) { drops.record(.oversized); return }
-        let bytes = inbound.received(i)
+    private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds) {
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         let action = link.open(bytes, into: scratch, now: now)
         switch action {
@@ -133,12 +130,10 @@ public final class TunnelNode {
 
     private func seal(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
         guard let endpoint else { return }
-        if outbound.isFull { flush() }
-        let slot = outbound.count
-        switch link.seal(plaintext, into: outbound.buffer(slot), now: now) {
+        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: endpoint)
+        switch link.seal(plaintext, into: room, now: now) {
         case .send(let n):
-            outbound.prepare(slot, length: n, to: endpoint)
-            outbound.count += 1
+            outbound.commit(n, to: endpoint)
             traffic.sent(n)
         case .drop(let reason): drops.record(reason)
         case .none, .deliver: break
@@ -148,27 +143,29 @@ public final class TunnelNode {
     private func drain(now: Nanoseconds) {
         guard let endpoint else { return }
         for _ in 0..<64 {
-            if outbound.isFull { flush() }
-            let slot = outbound.count
-            guard case .send(let n) = link.poll(into: outbound.buffer(slot), now: now) else { return }
-            outbound.prepare(slot, length: n, to: endpoint)
-            outbound.count += 1
+            let room = space(16_384, to: endpoint)
+            guard case .send(let n) = link.poll(into: room, now: now) else { return }
+            outbound.commit(n, to: endpoint)
         }
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) {
         guard let endpoint else { return }
-        if outbound.isFull { flush() }
-        let slot = outbound.count
-        outbound.buffer(slot).copyMemory(from: bytes)
-        outbound.prepare(slot, length: bytes.count, to: endpoint)
-        outbound.count += 1
+        space(bytes.count, to: endpoint).copyMemory(from: bytes)
+        outbound.commit(bytes.count, to: endpoint)
+    }
+
+    /// Room in the outgoing batch, flushing it first if it is full.
+    @inline(__always)
+    private func space(_ maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer {
+        if let room = outbound.reserve(maximum: maximum, to: destination) { return room }
+        flush()
+        return outbound.reserve(maximum: maximum, to: destination)!
     }
 
     private func flush() {
         guard outbound.count > 0 else { return }
         socket.send(outbound)
-        outbound.count = 0
     }
 
     /// A snapshot for `lanyard status`.

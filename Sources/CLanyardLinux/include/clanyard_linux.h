@@ -8,8 +8,21 @@
 
 /// Opens /dev/net/tun and attaches it to interface `name` (in/out: the kernel may pick the name).
 /// `tap` selects IFF_TAP (Ethernet frames) instead of IFF_TUN (IP packets); IFF_NO_PI always.
+/// With `*offload` set, asks for IFF_VNET_HDR with checksum and TCP segmentation offload
+/// (TSO4/TSO6), so reads may return up to 64 KB TCP segments behind a virtio_net_hdr; on return
+/// `*offload` says whether that is in effect (falls back to plain packets if the kernel refuses).
 /// Returns the descriptor (non-blocking, close-on-exec), or -errno.
-int clanyard_tun_open(char *name, size_t name_cap, int tap);
+int clanyard_tun_open(char *name, size_t name_cap, int tap, int *offload);
+
+/// Size of the virtio_net_hdr in front of every packet on an offloading TUN/TAP.
+#define CLANYARD_VNET_HDR_LEN 10
+
+/// Writes one packet behind an all-zero virtio_net_hdr (no GSO, checksum already complete).
+/// Returns bytes written (packet only) or -errno.
+long clanyard_tun_write_plain(int fd, const void *packet, size_t length);
+
+/// Turns on UDP generic receive offload (UDP_GRO). Returns 0 or -errno.
+int clanyard_udp_enable_gro(int fd);
 
 /// Makes the interface persistent or not (TUNSETPERSIST). Returns 0 or -errno.
 int clanyard_tun_set_persist(int fd, int persist);
@@ -21,12 +34,17 @@ typedef struct {
     size_t length;              /* receive: bytes received; send: bytes to send */
     struct sockaddr_storage address; /* receive: sender; send: destination */
     socklen_t address_length;
+    /* receive: size of each coalesced datagram (UDP GRO; equals length when not coalesced);
+       send: when non-zero and length > segment, the kernel splits the buffer into datagrams of
+       this size (UDP GSO; the last may be shorter). */
+    size_t segment;
 } clanyard_datagram;
 
 /// recvmmsg over `count` slots, non-blocking. Returns datagrams received, 0 if none waiting, or -errno.
 int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count);
 
-/// sendmmsg of `count` slots. Returns datagrams sent (may be fewer), or -errno.
+/// sendmmsg of `count` slots (with UDP_SEGMENT for slots that carry several datagrams).
+/// Returns slots sent (may be fewer), or -errno.
 int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count);
 
 /// Blocks SIGINT, SIGTERM and SIGHUP for the calling thread and returns a signalfd for them, or -errno.
