@@ -67,9 +67,9 @@ int clanyard_tun_open(char *name, size_t name_cap, int tap, int *offload) {
     return fd;
 }
 
-long clanyard_tun_write_plain(int fd, const void *packet, size_t length) {
-    static const unsigned char header[CLANYARD_VNET_HDR_LEN] = {0};
-    struct iovec iov[2] = {{(void *)header, CLANYARD_VNET_HDR_LEN}, {(void *)packet, length}};
+long clanyard_tun_write_vnet(int fd, const void *header, const void *packet, size_t length) {
+    static const unsigned char zeros[CLANYARD_VNET_HDR_LEN] = {0};
+    struct iovec iov[2] = {{(void *)(header ? header : zeros), CLANYARD_VNET_HDR_LEN}, {(void *)packet, length}};
     ssize_t n = writev(fd, iov, 2);
     if (n < 0) return -errno;
     return n >= CLANYARD_VNET_HDR_LEN ? n - CLANYARD_VNET_HDR_LEN : 0;

@@ -23,6 +23,10 @@ public final class TunDevice {
     private let segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 64)
     /// Super-packets the segmenter refused (counted, dropped).
     public private(set) var malformedOffloads: UInt64 = 0
+    /// Joins in-order TCP segments written to the device (offload only).
+    private var coalescer: TCPCoalescer?
+    private let coalesceBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 64)
+    private let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.length, alignment: 8)
 
     /// Creates (or attaches to) interface `name`; an empty name lets the kernel choose.
     public init(name: String, mode: Mode, offload wantOffload: Bool = true) throws(SystemError) {
@@ -42,12 +46,15 @@ public final class TunDevice {
         self.mode = mode
         self.offload = offloadFlag != 0
         self.name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if offload { coalescer = TCPCoalescer(ipOffset: mode == .tap ? 14 : 0, buffer: coalesceBuffer) }
     }
 
     deinit {
         close(fileDescriptor)
         readBuffer.deallocate()
         segmentBuffer.deallocate()
+        coalesceBuffer.deallocate()
+        headerBuffer.deallocate()
     }
 
     /// Reads up to `limit` packets/frames; calls `handle` with each wire-ready packet, preceded by
@@ -93,13 +100,36 @@ public final class TunDevice {
         return offset + 2
     }
 
-    /// Writes one packet/frame. Returns false if the kernel queue is full (the packet is dropped).
+    /// Writes one packet/frame, joining it to the previous ones when they form one TCP stream
+    /// (offload only); call `flushWrites` at the end of each batch. Packets keep their order.
     @inline(__always)
+    public func writeCoalescing(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        guard coalescer != nil else { try write(bytes, header: nil); return }
+        if coalescer!.append(bytes) { return }
+        try flushWrites()
+        if !coalescer!.start(bytes) { try write(bytes, header: nil) }
+    }
+
+    /// Writes the TCP run held by `writeCoalescing`, if any.
+    public func flushWrites() throws(SystemError) {
+        guard let pending = coalescer?.finish() else { return }
+        guard pending.header.gsoType != 0 else { try write(pending.bytes, header: nil); return }
+        pending.header.write(into: headerBuffer)
+        try write(pending.bytes, header: UnsafeRawBufferPointer(headerBuffer))
+    }
+
+    /// Writes one packet/frame now. Returns false if the kernel queue is full (the packet is dropped).
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Bool {
+        try flushWrites()
+        return try write(bytes, header: nil)
+    }
+
+    @discardableResult
+    private func write(_ bytes: UnsafeRawBufferPointer, header: UnsafeRawBufferPointer?) throws(SystemError) -> Bool {
         let n: Int
         if offload {
-            n = clanyard_tun_write_plain(fileDescriptor, bytes.baseAddress, bytes.count)
+            n = clanyard_tun_write_vnet(fileDescriptor, header?.baseAddress, bytes.baseAddress, bytes.count)
             if n >= 0 { return true }
             let e = Int32(-n)
             if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { return false }

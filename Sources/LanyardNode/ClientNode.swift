@@ -71,13 +71,14 @@ public final class ClientNode {
         try hub.receive(now: now) { plaintext in
             do { try deliver(plaintext, now: now) } catch { failure = error }
         }
+        try tun.flushWrites()
         if let failure { throw failure }
     }
 
     private func deliver(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) throws {
         if IPPacket.version(plaintext) != nil {
             guard let length = IPPacket.length(plaintext) else { hub.drops.record(.notAnIPPacket); return }
-            _ = try? tun.write(UnsafeRawBufferPointer(rebasing: plaintext[0..<length]))
+            try? tun.writeCoalescing(UnsafeRawBufferPointer(rebasing: plaintext[0..<length]))
             return
         }
         guard let header = try? LanyardMessage.parse(plaintext) else { hub.drops.record(.lanyardMalformed); return }

@@ -39,6 +39,7 @@ public final class PortNode {
     /// Switch → TAP.
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
         try hub.receive(now: now) { deliver($0, now: now) }
+        try tap.flushWrites()
     }
 
     private func deliver(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
@@ -47,7 +48,7 @@ public final class PortNode {
         let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
         switch header.kind {
         case .frame:
-            _ = try? tap.write(body)
+            try? tap.writeCoalescing(body)
         case .welcome:
             guard let welcome = try? LanyardMessage.Welcome(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
             hub.registration.keepaliveInterval = .seconds(Double(welcome.keepaliveSeconds))

@@ -76,6 +76,7 @@ public final class ServerNode {
     /// Clients → TUN / other clients.
     public func receiveAll(now: Nanoseconds) throws(SystemError) {
         try hub.receiveAll(now: now) { deliver($0, from: $1, now: now) }
+        try tun.flushWrites()
     }
 
     private func deliver(_ plaintext: UnsafeRawBufferPointer, from id: PortID, now: Nanoseconds) {
@@ -91,7 +92,7 @@ public final class ServerNode {
                 hub.send(packet, to: other, now: now)
                 return
             }
-            _ = try? tun.write(packet)
+            try? tun.writeCoalescing(packet)
             return
         }
         let header: LanyardMessage.Header

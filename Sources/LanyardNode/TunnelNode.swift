@@ -75,6 +75,7 @@ public final class TunnelNode {
             flush()
             if n < inbound.capacity { break }
         }
+        try device.flushWrites()
     }
 
     private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds) {
@@ -102,7 +103,7 @@ public final class TunnelNode {
             guard let header = try? LanyardMessage.parse(plaintext), header.kind == .frame else {
                 drops.record(.lanyardMalformed); return
             }
-            _ = try? device.write(UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange]))
+            try? device.writeCoalescing(UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange]))
             return
         }
         guard let length = IPPacket.length(plaintext) else { drops.record(.notAnIPPacket); return }
@@ -110,7 +111,7 @@ public final class TunnelNode {
         guard allowedSources.contains(where: { $0.containsSource(ofPacket: packet) }) else {
             drops.record(.sourceNotAllowed); return
         }
-        _ = try? device.write(packet)
+        try? device.writeCoalescing(packet)
     }
 
     /// Timers: keepalives, rekeying, handshake retries.

@@ -17,9 +17,9 @@ int clanyard_tun_open(char *name, size_t name_cap, int tap, int *offload);
 /// Size of the virtio_net_hdr in front of every packet on an offloading TUN/TAP.
 #define CLANYARD_VNET_HDR_LEN 10
 
-/// Writes one packet behind an all-zero virtio_net_hdr (no GSO, checksum already complete).
-/// Returns bytes written (packet only) or -errno.
-long clanyard_tun_write_plain(int fd, const void *packet, size_t length);
+/// Writes one packet behind a virtio_net_hdr (`header`, 10 bytes; NULL for all zeros: no GSO,
+/// checksum complete). Returns bytes written (packet only) or -errno.
+long clanyard_tun_write_vnet(int fd, const void *header, const void *packet, size_t length);
 
 /// Turns on UDP generic receive offload (UDP_GRO). Returns 0 or -errno.
 int clanyard_udp_enable_gro(int fd);

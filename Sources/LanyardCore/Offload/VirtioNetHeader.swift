@@ -45,6 +45,16 @@ public struct VirtioNetHeader: Equatable, Sendable {
     /// The GSO type without the ECN bit, nil if unknown.
     public var segmentation: GSOType? { GSOType(rawValue: gsoType & 0x7F) }
 
+    /// Writes the 10 bytes at the start of `out`.
+    @inlinable
+    public func write(into out: UnsafeMutableRawBufferPointer) {
+        out[0] = flags; out[1] = gsoType
+        out[2] = UInt8(headerLength & 0xFF); out[3] = UInt8(headerLength >> 8)
+        out[4] = UInt8(gsoSize & 0xFF); out[5] = UInt8(gsoSize >> 8)
+        out[6] = UInt8(checksumStart & 0xFF); out[7] = UInt8(checksumStart >> 8)
+        out[8] = UInt8(checksumOffset & 0xFF); out[9] = UInt8(checksumOffset >> 8)
+    }
+
     public var bytes: [UInt8] {
         [flags, gsoType, UInt8(headerLength & 0xFF), UInt8(headerLength >> 8), UInt8(gsoSize & 0xFF), UInt8(gsoSize >> 8),
          UInt8(checksumStart & 0xFF), UInt8(checksumStart >> 8), UInt8(checksumOffset & 0xFF), UInt8(checksumOffset >> 8)]
