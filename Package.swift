@@ -41,6 +41,7 @@ let package = Package(
         ]),
         .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"]),
         .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"]),
+        .testTarget(name: "LanyardLinuxTests", dependencies: ["LanyardLinux"]),
         .testTarget(name: "LanyardNodeTests", dependencies: ["LanyardNode", "LanyardCore", "LanyardWireGuard"]),
     ],
     swiftLanguageModes: [.v6]

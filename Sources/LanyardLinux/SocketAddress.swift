@@ -14,7 +14,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses a literal "ADDR:PORT", "[V6]:PORT" or bare "PORT" (all addresses); names resolve via DNS.
     public static func resolve(_ text: String, defaultHost: String? = nil, passive: Bool = false) throws(SystemError) -> SocketAddress {
         let (host, portText) = try split(text, defaultHost: defaultHost)
-        guard let port = UInt16(portText), port > 0 else {
+        guard let port = UInt16(portText), port > 0 || passive else {
             throw .badAddress(text, reason: "the port must be a number from 1 to 65535")
         }
         var hints = addrinfo()
