@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Release builds skip Swift's dynamic exclusivity checks on the per-packet path (they showed up
+/// in profiles); debug builds, and so the tests, keep them.
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Lanyard",
     platforms: [.macOS(.v15)],
@@ -21,19 +25,19 @@ let package = Package(
         .target(name: "LanyardWireGuard", dependencies: [
             "CLanyardCrypto",
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], swiftSettings: fast),
         // Frames, MAC table, forwarding decisions, Lanyard's inner messages, configuration: no I/O.
-        .target(name: "LanyardCore"),
+        .target(name: "LanyardCore", swiftSettings: fast),
         // Linux I/O: TAP/TUN, UDP sockets with batched calls, interface setup, control socket.
         .target(name: "LanyardLinux", dependencies: [
             "CLanyardLinux", "LanyardCore",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fast),
         // The event loops that join core, protocol and I/O: switch, port, tunnel.
         .target(name: "LanyardNode", dependencies: [
             "LanyardCore", "LanyardWireGuard", "LanyardLinux",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: fast),
         .executableTarget(name: "lanyard", dependencies: [
             "LanyardNode", "LanyardCore", "LanyardWireGuard", "LanyardLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

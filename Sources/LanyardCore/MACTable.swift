@@ -77,8 +77,11 @@ public struct MACTable: Sendable {
         if let owner = pins[mac], owner != port { return .refused(.pinnedToOtherPort) }
         if var entry = entries[mac] {
             if entry.port == port {
-                entry.lastSeen = now
-                entries[mac] = entry
+                // Refresh at most every 100 ms: a table write per frame costs more than it tells.
+                if now &- entry.lastSeen >= 100_000_000 {
+                    entry.lastSeen = now
+                    entries[mac] = entry
+                }
                 return .refreshed
             }
             let idle = now &- entry.lastSeen

@@ -103,9 +103,12 @@ extension WireGuardPeer {
                                now: Timestamp) -> PeerResult {
         typealias L = MessageLayout
         let receiver = L.readLE32(d, L.transportReceiverOffset)
-        guard let keypair = [current, next, previous].lazy.compactMap({ $0 }).first(where: { $0.localIndex == receiver }) else {
-            return fail(.wrongIndex)
-        }
+        // Checked one by one: no array per packet.
+        let keypair: Keypair
+        if let k = current, k.localIndex == receiver { keypair = k }
+        else if let k = next, k.localIndex == receiver { keypair = k }
+        else if let k = previous, k.localIndex == receiver { keypair = k }
+        else { return fail(.wrongIndex) }
         guard !keypair.isExpired(now: now) else { return fail(.sessionExpired) }
         let counter = L.readLE64(d, L.transportCounterOffset)
         guard keypair.replay.mightAccept(counter) else { return fail(.replay) }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Joins consecutive in-order TCP segments of one flow into a single super-packet that an
 /// offloading TUN/TAP accepts in one write (the reverse of `TCPSegmenter`, what GRO does in a NIC
 /// driver): the receiving kernel then runs its TCP stack once per 64 KB instead of once per
@@ -99,17 +102,14 @@ public struct TCPCoalescer {
     /// Everything before the TCP payload must match the run's first packet, except the IP
     /// length, ID and checksum, and TCP sequence number, checksum and PSH flag.
     private func sameHeaders(_ p: UnsafeRawBufferPointer) -> Bool {
-        for i in 0..<headersEnd {
-            let r = i - ipOffset
-            let t = i - tcpOffset
-            if r >= 0 && i < tcpOffset {
-                if isIPv6 { if r == 4 || r == 5 { continue } } else if (2...5).contains(r) || r == 10 || r == 11 { continue }
-            }
-            if t >= 0 && ((4...7).contains(t) || t == 16 || t == 17) { continue }
-            if t == 13 { if (p[i] & ~0x08) != (buffer[i] & ~0x08) { return false }; continue }
-            if p[i] != buffer[i] { return false }
-        }
-        return true
+        let a = p.baseAddress!, b = UnsafeRawPointer(buffer.baseAddress!)
+        @inline(__always) func same(_ from: Int, _ to: Int) -> Bool { to <= from || memcmp(a + from, b + from, to - from) == 0 }
+        let o = ipOffset, t = tcpOffset
+        let ipSame = isIPv6 ? same(0, o + 4) && same(o + 6, t)
+                            : same(0, o + 2) && same(o + 6, o + 10) && same(o + 12, t)
+        return ipSame && same(t, t + 4) && same(t + 8, t + 13)
+            && (p[t + 13] & ~0x08) == (buffer[t + 13] & ~0x08)
+            && same(t + 14, t + 16) && same(t + 18, headersEnd)
     }
 
     struct Info { let isIPv6: Bool; let tcpOffset: Int; let headersEnd: Int; let sequence: UInt32; let payload: Int }
