@@ -6,7 +6,7 @@ import Logging
 /// socket, the WireGuard link, registration with keepalives and backoff, and batched sending.
 /// The owner (PortNode, ClientNode) handles what arrives inside the session.
 public final class HubConnection {
-    let socket: UDPSocket
+    let io: BatchedSocket
     let link: SecureLink
     let logger: Logger
     /// HOST:PORT as the user gave it (re-resolved on retries).
@@ -18,14 +18,12 @@ public final class HubConnection {
     private var helloSentForHandshake: Nanoseconds?
     private let helloBody: [UInt8]
     private var pingSequence: UInt64 = 0
-    private let inbound = DatagramBatch(capacity: 64)
-    private let outbound = DatagramBatch(capacity: 64)
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(hubAddress: String, endpoint: SocketAddress, socket: UDPSocket, link: SecureLink,
                 registration: Registration, helloBody: [UInt8], logger: Logger) {
         self.hubAddress = hubAddress
-        self.socket = socket
+        io = BatchedSocket(socket)
         self.endpoint = socket.adapt(endpoint)
         self.link = link
         self.registration = registration
@@ -37,19 +35,14 @@ public final class HubConnection {
 
     /// Receives every waiting datagram; authenticated non-empty plaintext goes to `deliver`.
     public func receive(now: Nanoseconds, deliver: (UnsafeRawBufferPointer) -> Void) throws(SystemError) {
-        for _ in 0..<16 {
-            let n = try socket.receive(into: inbound)
-            if n == 0 { break }
-            inbound.forEachDatagram(oversized: { drops.record(.oversized) }) { bytes, slot in
-                handle(bytes, from: slot, now: now, deliver: deliver)
-            }
-            flush()
-            if n < inbound.capacity { break }
+        try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+            handle(bytes, from: sender, now: now, deliver: deliver)
         }
     }
 
-    private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer) -> Void) {
-        guard inbound.address(i) == endpoint else { drops.record(.unexpectedSender); return }
+    private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds,
+                        deliver: (UnsafeRawBufferPointer) -> Void) {
+        guard sender() == endpoint else { drops.record(.unexpectedSender); return }
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         switch link.open(bytes, into: scratch, now: now) {
         case .drop(let reason): drops.record(reason)
@@ -88,9 +81,9 @@ public final class HubConnection {
     private func startHandshake(attempt: Int, now: Nanoseconds) {
         if attempt > 1 {
             logger.warning("\(hubAddress) not answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
-            if let fresh = try? SocketAddress.resolve(hubAddress), socket.adapt(fresh) != endpoint {
+            if let fresh = try? SocketAddress.resolve(hubAddress), io.socket.adapt(fresh) != endpoint {
                 logger.notice("\(hubAddress) now resolves to \(fresh)")
-                endpoint = socket.adapt(fresh)
+                endpoint = io.socket.adapt(fresh)
             }
         } else {
             logger.info("connecting to \(hubAddress) (\(endpoint))")
@@ -118,42 +111,19 @@ public final class HubConnection {
 
     /// Encrypts one plaintext into the outgoing batch.
     public func seal(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
-        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: endpoint)
-        switch link.seal(plaintext, into: room, now: now) {
-        case .send(let n):
-            outbound.commit(n, to: endpoint)
-            traffic.sent(n)
+        switch io.seal(plaintext, on: link, to: endpoint, now: now) {
+        case .send(let n): traffic.sent(n)
         case .drop(let reason): drops.record(reason)
         case .none, .deliver: break
         }
     }
 
-    private func drain(now: Nanoseconds) {
-        for _ in 0..<64 {
-            let room = space(16_384, to: endpoint)
-            guard case .send(let n) = link.poll(into: room, now: now) else { return }
-            outbound.commit(n, to: endpoint)
-        }
-    }
+    private func drain(now: Nanoseconds) { io.drain(link, to: endpoint, now: now) }
 
-    private func enqueue(_ bytes: UnsafeRawBufferPointer) {
-        space(bytes.count, to: endpoint).copyMemory(from: bytes)
-        outbound.commit(bytes.count, to: endpoint)
-    }
-
-    /// Room in the outgoing batch, flushing it first if it is full.
-    @inline(__always)
-    private func space(_ maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer {
-        if let room = outbound.reserve(maximum: maximum, to: destination) { return room }
-        flush()
-        return outbound.reserve(maximum: maximum, to: destination)!
-    }
+    private func enqueue(_ bytes: UnsafeRawBufferPointer) { io.enqueue(bytes, to: endpoint) }
 
     /// Sends the outgoing batch.
-    public func flush() {
-        guard outbound.count > 0 else { return }
-        socket.send(outbound)
-    }
+    public func flush() { io.flush() }
 
     /// A snapshot for `lanyard status`.
     func status(kind: String, name: String, interface: String, now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {

@@ -18,12 +18,10 @@ public final class PeerHub {
     }
 
     let directory: PeerDirectory
-    let socket: UDPSocket
+    let io: BatchedSocket
     let logger: Logger
     public private(set) var peers: [Peer]
     public internal(set) var drops = ReasonCounters<DatagramDropReason>()
-    private let inbound = DatagramBatch(capacity: 64)
-    private let outbound = DatagramBatch(capacity: 64)
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
     private var recentInitiations = 0
@@ -33,7 +31,7 @@ public final class PeerHub {
 
     public init(directory: PeerDirectory, socket: UDPSocket, logger: Logger) {
         self.directory = directory
-        self.socket = socket
+        io = BatchedSocket(socket)
         self.logger = logger
         peers = directory.peers.indices.map { Peer(link: directory.link(for: PortID($0))) }
     }
@@ -44,18 +42,12 @@ public final class PeerHub {
 
     /// Receives every waiting datagram; authenticated non-empty plaintext goes to `deliver`.
     public func receiveAll(now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) throws(SystemError) {
-        for _ in 0..<16 {
-            let n = try socket.receive(into: inbound)
-            if n == 0 { break }
-            inbound.forEachDatagram(oversized: { drops.record(.oversized) }) { bytes, slot in
-                handle(bytes, from: slot, now: now, deliver: deliver)
-            }
-            flush()
-            if n < inbound.capacity { break }
+        try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+            handle(bytes, from: sender, now: now, deliver: deliver)
         }
     }
 
-    private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) {
+    private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) {
         let type: UInt8
         switch WireMessage.classify(bytes) {
         case .success(let t): type = t
@@ -64,10 +56,10 @@ public final class PeerHub {
         let id: PortID
         if type == WireMessage.initiation {
             recentInitiations += 1
-            let sender = inbound.address(i)
-            switch directory.screenInitiation(bytes, sender: sender.identityBytes, into: scratch, now: now) {
+            let from = sender()
+            switch directory.screenInitiation(bytes, sender: from.identityBytes, into: scratch, now: now) {
             case .peer(let p): id = p
-            case .reply(let n): enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: sender); return
+            case .reply(let n): io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: from); return
             case .drop(let reason): drops.record(reason); return
             }
         } else {
@@ -77,13 +69,13 @@ public final class PeerHub {
             id = p
         }
         switch peers[Int(id)].link.open(bytes, into: scratch, now: now) {
-        case .none: authenticated(id, from: inbound.address(i), bytes: bytes.count, now: now)
+        case .none: authenticated(id, from: sender(), bytes: bytes.count, now: now)
         case .drop(let reason): drops.record(reason); return
         case .send(let n):
-            authenticated(id, from: inbound.address(i), bytes: bytes.count, now: now)
-            enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: peers[Int(id)].endpoint!)
+            authenticated(id, from: sender(), bytes: bytes.count, now: now)
+            io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: peers[Int(id)].endpoint!)
         case .deliver(let n):
-            authenticated(id, from: inbound.address(i), bytes: bytes.count, now: now)
+            authenticated(id, from: sender(), bytes: bytes.count, now: now)
             if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), id) }
         }
         drain(id, now: now)
@@ -116,19 +108,9 @@ public final class PeerHub {
     /// Encrypts `plaintext` for peer `id` into the outgoing batch (dropped if it has no endpoint yet).
     public func send(_ plaintext: UnsafeRawBufferPointer, to id: PortID, now: Nanoseconds) {
         guard let endpoint = peers[Int(id)].endpoint else { return }
-        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: endpoint)
-        if case .send(let n) = peers[Int(id)].link.seal(plaintext, into: room, now: now) {
-            outbound.commit(n, to: endpoint)
+        if case .send(let n) = io.seal(plaintext, on: peers[Int(id)].link, to: endpoint, now: now) {
             peers[Int(id)].traffic.sent(n)
         }
-    }
-
-    /// Room in the outgoing batch, flushing it first if it is full.
-    @inline(__always)
-    private func space(_ maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer {
-        if let room = outbound.reserve(maximum: maximum, to: destination) { return room }
-        flush()
-        return outbound.reserve(maximum: maximum, to: destination)!
     }
 
     /// Timers: handshake-flood detection, each peer's link timers, and silence. `onSilent` is
@@ -158,24 +140,11 @@ public final class PeerHub {
     /// Sends whatever the peer's link has queued (data held during a handshake, timer messages).
     private func drain(_ id: PortID, now: Nanoseconds) {
         guard let endpoint = peers[Int(id)].endpoint else { return }
-        for _ in 0..<64 {
-            let room = space(16_384, to: endpoint)
-            guard case .send(let n) = peers[Int(id)].link.poll(into: room, now: now) else { return }
-            outbound.commit(n, to: endpoint)
-        }
-    }
-
-    private func enqueue(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) {
-        let to = socket.adapt(destination)
-        space(bytes.count, to: to).copyMemory(from: bytes)
-        outbound.commit(bytes.count, to: to)
+        io.drain(peers[Int(id)].link, to: endpoint, now: now)
     }
 
     /// Sends the outgoing batch.
-    public func flush() {
-        guard outbound.count > 0 else { return }
-        socket.send(outbound)
-    }
+    public func flush() { io.flush() }
 
     /// Tells every up peer the hub is going away.
     public func sayGoodbye(now: Nanoseconds) {

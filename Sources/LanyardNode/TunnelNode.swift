@@ -10,7 +10,7 @@ import Logging
 /// follows roaming) from every authenticated datagram.
 public final class TunnelNode {
     let device: TunDevice
-    let socket: UDPSocket
+    let io: BatchedSocket
     let link: SecureLink
     let logger: Logger
     /// Inner source addresses accepted from the peer (TUN mode), WireGuard's allowed IPs.
@@ -20,14 +20,12 @@ public final class TunnelNode {
     var traffic = TrafficCounters()
     var drops = ReasonCounters<DatagramDropReason>()
     var wasEstablished = false
-    let inbound = DatagramBatch(capacity: 64)
-    let outbound = DatagramBatch(capacity: 64)
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(device: TunDevice, socket: UDPSocket, endpoint: SocketAddress?, link: SecureLink,
                 allowedSources: [IPPrefix], logger: Logger) {
         self.device = device
-        self.socket = socket
+        io = BatchedSocket(socket)
         self.endpoint = endpoint.map { socket.adapt($0) }
         self.link = link
         self.allowedSources = allowedSources
@@ -66,26 +64,20 @@ public final class TunnelNode {
 
     /// Peer → device.
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
-        for _ in 0..<16 {
-            let n = try socket.receive(into: inbound)
-            if n == 0 { break }
-            inbound.forEachDatagram(oversized: { drops.record(.oversized) }) { bytes, slot in
-                handle(bytes, from: slot, now: now)
-            }
-            flush()
-            if n < inbound.capacity { break }
+        try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+            handle(bytes, from: sender, now: now)
         }
         try device.flushWrites()
     }
 
-    private func handle(_ bytes: UnsafeRawBufferPointer, from i: Int, now: Nanoseconds) {
+    private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds) {
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         let action = link.open(bytes, into: scratch, now: now)
         switch action {
         case .drop(let reason): drops.record(reason); return
         case .none, .send, .deliver: break
         }
-        let from = inbound.address(i)
+        let from = sender()
         if endpoint != from {
             logger.info("peer endpoint is now \(from)")
             endpoint = from
@@ -131,43 +123,22 @@ public final class TunnelNode {
 
     private func seal(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
         guard let endpoint else { return }
-        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: endpoint)
-        switch link.seal(plaintext, into: room, now: now) {
-        case .send(let n):
-            outbound.commit(n, to: endpoint)
-            traffic.sent(n)
+        switch io.seal(plaintext, on: link, to: endpoint, now: now) {
+        case .send(let n): traffic.sent(n)
         case .drop(let reason): drops.record(reason)
         case .none, .deliver: break
         }
     }
 
     private func drain(now: Nanoseconds) {
-        guard let endpoint else { return }
-        for _ in 0..<64 {
-            let room = space(16_384, to: endpoint)
-            guard case .send(let n) = link.poll(into: room, now: now) else { return }
-            outbound.commit(n, to: endpoint)
-        }
+        if let endpoint { io.drain(link, to: endpoint, now: now) }
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) {
-        guard let endpoint else { return }
-        space(bytes.count, to: endpoint).copyMemory(from: bytes)
-        outbound.commit(bytes.count, to: endpoint)
+        if let endpoint { io.enqueue(bytes, to: endpoint) }
     }
 
-    /// Room in the outgoing batch, flushing it first if it is full.
-    @inline(__always)
-    private func space(_ maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer {
-        if let room = outbound.reserve(maximum: maximum, to: destination) { return room }
-        flush()
-        return outbound.reserve(maximum: maximum, to: destination)!
-    }
-
-    private func flush() {
-        guard outbound.count > 0 else { return }
-        socket.send(outbound)
-    }
+    private func flush() { io.flush() }
 
     /// A snapshot for `lanyard status`.
     public func status(now: Nanoseconds, name: String, publicKey: String, peerPublicKey: String) -> LinkStatus {
