@@ -2,7 +2,12 @@
 import PackageDescription
 
 // Benchmarks for Lanyard. The main package exports only the `lanyard` executable, so this package
-// compiles the libraries it measures straight from the main package's source folders.
+// compiles copies of the libraries it measures, made by gen-sources.sh in .gen/
+// (SwiftPM refuses target paths outside the package root).
+/// Same as the main package: release builds skip dynamic exclusivity checks in the libraries,
+/// so the numbers match the shipped binary.
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "LanyardBench",
     platforms: [.macOS(.v15)],
@@ -11,13 +16,25 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .target(name: "CLanyardCrypto", path: "../../Sources/CLanyardCrypto",
+        .target(name: "CLanyardCrypto", path: ".gen/CLanyardCrypto",
                 linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "LanyardWireGuard", dependencies: [
             "CLanyardCrypto",
             .product(name: "Crypto", package: "swift-crypto"),
-        ], path: "../../Sources/LanyardWireGuard"),
-        .target(name: "LanyardCore", path: "../../Sources/LanyardCore"),
+        ], path: ".gen/LanyardWireGuard", swiftSettings: fast),
+        .target(name: "LanyardCore", path: ".gen/LanyardCore", swiftSettings: fast),
+        // Microbenchmarks (ordo-one/benchmark): `swift package benchmark`.
+        .executableTarget(
+            name: "LanyardBenchmarks",
+            dependencies: [
+                "LanyardCore", "LanyardWireGuard",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LanyardBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        // Load generator: N simulated ports against a real `lanyard switch` on loopback.
+        .executableTarget(name: "lanyard-loadgen", dependencies: ["LanyardCore", "LanyardWireGuard"],
+                          path: "Sources/lanyard-loadgen"),
     ],
     swiftLanguageModes: [.v6]
 )

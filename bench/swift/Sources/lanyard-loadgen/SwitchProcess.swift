@@ -1,0 +1,90 @@
+import Foundation
+import Glibc
+import LanyardWireGuard
+
+/// A `lanyard switch` child process on 127.0.0.1 with its key and ports files in a temporary
+/// folder. `stop()` sends SIGTERM (SIGKILL after 5 s) and deletes the folder.
+final class SwitchProcess {
+    let process = Process()
+    let directory: String
+    let port: UInt16
+    let name: String
+
+    /// Writes the switch's private key (mode 600) and a ports file listing `ports`, then starts
+    /// `binary` listening on 127.0.0.1:`port`.
+    init(binary: String, key: PrivateKey, ports: [PublicKey], port: UInt16) throws {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw LoadError("no lanyard binary at \(binary) (build it with `swift build -c release` or pass --lanyard)")
+        }
+        var template = Array("/tmp/lanyard-loadgen-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw LoadError("mkdtemp failed") }
+        directory = String(cString: made)
+        self.port = port
+        name = "lg\(getpid())"
+        let keyPath = directory + "/switch.key"
+        let portsPath = directory + "/ports.conf"
+        guard FileManager.default.createFile(atPath: keyPath, contents: Data((key.base64 + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw LoadError("cannot write \(keyPath)")
+        }
+        var text = ""
+        text.reserveCapacity(ports.count * 80)
+        for (i, key) in ports.enumerated() { text += "[Port]\nName = p\(i)\nPublicKey = \(key.base64)\n\n" }
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["switch", "--listen", "127.0.0.1:\(port)", "--private-key", keyPath, "--ports", portsPath,
+                             "--name", name, "--log-level", "warning"]
+        do {
+            try text.write(toFile: portsPath, atomically: true, encoding: .utf8)
+            try process.run()
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// The child's process id.
+    var pid: Int32 { process.processIdentifier }
+
+    /// Waits (at most `timeout` seconds) until the switch's UDP socket is bound, reading
+    /// /proc/net/udp. False if it exited or did not bind in time.
+    func waitUntilListening(timeout: Double) -> Bool {
+        let needle = String(format: "0100007F:%04X", port)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            guard process.isRunning else { return false }
+            if let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8), table.contains(needle) {
+                return true
+            }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Resident memory of the switch (VmRSS in /proc/PID/status), in bytes; nil if unreadable.
+    func residentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+        }
+        return nil
+    }
+
+    /// Stops the switch (SIGTERM, then SIGKILL after 5 s) and deletes its files.
+    func stop() {
+        if process.isRunning {
+            kill(pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A fatal problem of the load generator, shown to the user.
+struct LoadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
