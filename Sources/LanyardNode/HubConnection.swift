@@ -44,16 +44,17 @@ public final class HubConnection {
                         deliver: (UnsafeRawBufferPointer) -> Void) {
         guard sender() == endpoint else { drops.record(.unexpectedSender); return }
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
-        switch link.open(bytes, into: scratch, now: now) {
+        let out = WireMessage.output(for: bytes, scratch: scratch)
+        switch link.open(bytes, into: out, now: now) {
         case .drop(let reason): drops.record(reason)
         case .none: registration.heard(now: now)
         case .send(let n):
             registration.heard(now: now)
-            enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+            enqueue(UnsafeRawBufferPointer(rebasing: out[0..<n]))
         case .deliver(let n):
             registration.heard(now: now)
             traffic.received(bytes.count)
-            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
+            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         }
         sendHelloIfNeeded(now: now)
         drain(now: now)

@@ -47,6 +47,14 @@ public enum WireMessage {
         UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24
     }
 
+    /// Where to decrypt a message: a data message in place (its body, after the 16-byte header,
+    /// in the receive buffer that the node owns), anything else into `scratch`.
+    @inline(__always)
+    public static func output(for bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer) -> UnsafeMutableRawBufferPointer {
+        guard bytes[0] == transportData else { return scratch }
+        return UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(rebasing: bytes[16...]))
+    }
+
     /// Checks type and exact/min length; returns the type or the drop reason.
     public static func classify(_ bytes: UnsafeRawBufferPointer) -> Result<UInt8, DatagramDropReasonBox> {
         guard bytes.count >= 4 else { return .failure(.init(.tooShort)) }

@@ -68,15 +68,16 @@ public final class PeerHub {
             }
             id = p
         }
-        switch peers[Int(id)].link.open(bytes, into: scratch, now: now) {
+        let out = WireMessage.output(for: bytes, scratch: scratch)
+        switch peers[Int(id)].link.open(bytes, into: out, now: now) {
         case .none: authenticated(id, from: sender(), bytes: bytes.count, now: now)
         case .drop(let reason): drops.record(reason); return
         case .send(let n):
             authenticated(id, from: sender(), bytes: bytes.count, now: now)
-            io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: peers[Int(id)].endpoint!)
+            io.enqueue(UnsafeRawBufferPointer(rebasing: out[0..<n]), to: peers[Int(id)].endpoint!)
         case .deliver(let n):
             authenticated(id, from: sender(), bytes: bytes.count, now: now)
-            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), id) }
+            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n]), id) }
         }
         drain(id, now: now)
     }

@@ -18,7 +18,9 @@ public protocol SecureLink: AnyObject {
     /// Encrypts one plaintext for the peer. Without a session this may start a handshake (`.send`
     /// of an initiation) and hold or drop the plaintext.
     func seal(_ plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction
-    /// Consumes one datagram from the peer (handshake, cookie or data).
+    /// Consumes one datagram from the peer (handshake, cookie or data). For a data message,
+    /// `out` may be the datagram's own body (`WireMessage.inPlaceOutput`): it is then decrypted
+    /// in place, without a copy.
     func open(_ datagram: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction
     /// Returns the next datagram the link wants sent (queued data after a handshake, timers'
     /// keepalives and retries), or `.none`. Call until `.none`.

@@ -72,7 +72,8 @@ public final class TunnelNode {
 
     private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds) {
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
-        let action = link.open(bytes, into: scratch, now: now)
+        let out = WireMessage.output(for: bytes, scratch: scratch)
+        let action = link.open(bytes, into: out, now: now)
         switch action {
         case .drop(let reason): drops.record(reason); return
         case .none, .send, .deliver: break
@@ -84,8 +85,8 @@ public final class TunnelNode {
         }
         lastHeard = now
         traffic.received(bytes.count)
-        if case .send(let n) = action { enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
-        if case .deliver(let n) = action, n > 0 { deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) }
+        if case .send(let n) = action { enqueue(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
+        if case .deliver(let n) = action, n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         noteHandshake(now: now)
         drain(now: now)
     }

@@ -115,7 +115,11 @@ extension WireGuardPeer {
         let sealedCount = d.count - L.transportHeaderSize
         let plainCount = sealedCount - L.tagSize
         guard out.count >= sealedCount else { return .error(.bufferTooSmall) }
-        out.copyMemory(from: UnsafeRawBufferPointer(rebasing: d[L.transportHeaderSize...]))
+        // The caller may decrypt in place by passing the datagram's own body as `out`.
+        let body = d.baseAddress! + L.transportHeaderSize
+        if UnsafeRawPointer(out.baseAddress!) != body {
+            out.copyMemory(from: UnsafeRawBufferPointer(rebasing: d[L.transportHeaderSize...]))
+        }
         guard keypair.receiver.open(counter: counter, buffer: out, count: plainCount) else { return fail(.decryptFailed) }
         guard keypair.replay.accept(counter) else { return fail(.replay) }
         if keypair === next { promoteNext() }

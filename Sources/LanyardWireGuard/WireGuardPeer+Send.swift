@@ -48,7 +48,8 @@ extension WireGuardPeer {
         L.writeLE32(out, L.transportReceiverOffset, keypair.remoteIndex)
         L.writeLE64(out, L.transportCounterOffset, counter)
         let body = UnsafeMutableRawBufferPointer(rebasing: out[L.transportHeaderSize..<total])
-        if plaintext.count > 0 { body.copyMemory(from: plaintext) }
+        // The caller may have built the plaintext in place, right after the header.
+        if plaintext.count > 0 && plaintext.baseAddress != UnsafeRawPointer(body.baseAddress!) { body.copyMemory(from: plaintext) }
         for i in plaintext.count..<padded { body[i] = 0 }
         guard keypair.sender.seal(counter: counter, buffer: body, count: padded) else { return .error(.cryptoFailure) }
         keypair.sendCounter = counter + 1
