@@ -1,6 +1,9 @@
 import LanyardCore
 import LanyardLinux
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The shape shared by every daemon: poll its descriptors, handle what is ready, run timers,
 /// answer the control socket, stop on SIGINT/SIGTERM.
@@ -42,8 +45,12 @@ public struct EventLoop {
             let now = monotonicNanoseconds()
             for (i, source) in sources.enumerated() where ready[i] { try source.onReadable(now) }
             if ready[sources.count], let signal = signals.take() {
-                logger.info("received signal \(signal), shutting down")
-                return signal
+                if signal == SIGHUP {
+                    logger.warning("SIGHUP: reloading is not supported yet; restart lanyard to apply changed files")
+                } else {
+                    logger.info("received signal \(signal), shutting down")
+                    return signal
+                }
             }
             if let control, ready[sources.count + 1] { control.serve { _ in status() } }
             try tick(now)
