@@ -13,7 +13,7 @@ struct PubKeyCommand: ParsableCommand {
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let key = try? PrivateKey(base64: input) else {
-            throw ValidationError("standard input is not a private key (one line of base64 from `lanyard genkey`).")
+            throw CommandFailure("standard input is not a private key (one line of base64 from `lanyard genkey`).")
         }
         print(key.publicKey.base64)
     }

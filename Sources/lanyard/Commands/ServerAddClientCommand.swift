@@ -26,21 +26,21 @@ struct ServerAddClientCommand: ParsableCommand {
 
     func run() throws {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw ValidationError("the name may contain letters, digits, '-', '_' and '.' only")
+            throw CommandFailure("the name may contain letters, digits, '-', '_' and '.' only")
         }
         let serverKey = try KeyFiles.privateKey(at: privateKey)
         let (clients, _, pools) = try pool.assign()
-        guard !clients.contains(where: { $0.name == name }) else { throw ValidationError("a client named \(name) already exists") }
+        guard !clients.contains(where: { $0.name == name }) else { throw CommandFailure("a client named \(name) already exists") }
         var pools2 = pools
         let addresses = pools2.indices.compactMap { pools2[$0].allocate() }
-        guard addresses.count == pools.count else { throw ValidationError("no free address left in the pool") }
+        guard addresses.count == pools.count else { throw CommandFailure("no free address left in the pool") }
         let key = PrivateKey()
         var entry = "\n[Client]\nName = \(name)\nPublicKey = \(key.publicKey.base64)\n"
         for a in addresses { entry += "Address = \(a.withLength(a.isIPv6 ? 128 : 32))\n" }
         guard let handle = FileHandle(forWritingAtPath: pool.clients) ?? {
             FileManager.default.createFile(atPath: pool.clients, contents: nil, attributes: [.posixPermissions: 0o600])
             return FileHandle(forWritingAtPath: pool.clients)
-        }() else { throw ValidationError("cannot write \(pool.clients)") }
+        }() else { throw CommandFailure("cannot write \(pool.clients)") }
         handle.seekToEndOfFile()
         handle.write(Data(entry.utf8))
         handle.closeFile()

@@ -28,7 +28,7 @@ struct ServerPoolOptions: ParsableArguments {
     func pools() throws -> [AddressPool] {
         try ([pool] + (pool6.map { [$0] } ?? [])).map { text in
             guard let prefix = IPPrefix(text), let pool = AddressPool(prefix) else {
-                throw ValidationError("pool '\(text)' must be a network like 198.51.100.0/24 (at most /30, or /126 for IPv6)")
+                throw CommandFailure("pool '\(text)' must be a network like 198.51.100.0/24 (at most /30, or /126 for IPv6)")
             }
             return pool
         }
@@ -39,12 +39,12 @@ struct ServerPoolOptions: ParsableArguments {
     func assign() throws -> (clients: [AuthorizedPeer], addresses: [[IPPrefix]], pools: [AddressPool]) {
         let text = FileManager.default.fileExists(atPath: clients) ? try KeyFiles.contents(clients) : ""
         let list: [AuthorizedPeer]
-        do { list = try AuthorizedPeer.parse(text, kind: .client) } catch { throw ValidationError("\(clients): \(error)") }
+        do { list = try AuthorizedPeer.parse(text, kind: .client) } catch { throw CommandFailure("\(clients): \(error)") }
         var pools = try pools()
         for client in list {
             for a in client.addresses {
                 guard let i = pools.firstIndex(where: { $0.prefix.isIPv6 == a.isIPv6 }), pools[i].reserve(a) else {
-                    throw ValidationError("\(clients): client \(client.name)'s Address \(a) is not inside a pool (\(pools.map(\.prefix.description).joined(separator: ", ")))")
+                    throw CommandFailure("\(clients): client \(client.name)'s Address \(a) is not inside a pool (\(pools.map(\.prefix.description).joined(separator: ", ")))")
                 }
             }
         }
@@ -52,7 +52,7 @@ struct ServerPoolOptions: ParsableArguments {
         for client in list {
             var mine = client.addresses
             for i in pools.indices where !mine.contains(where: { $0.isIPv6 == pools[i].prefix.isIPv6 }) {
-                guard let a = pools[i].allocate() else { throw ValidationError("pool \(pools[i].prefix) is exhausted") }
+                guard let a = pools[i].allocate() else { throw CommandFailure("pool \(pools[i].prefix) is exhausted") }
                 mine.append(a)
             }
             addresses.append(mine)

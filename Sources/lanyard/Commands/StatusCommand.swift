@@ -25,12 +25,12 @@ struct StatusCommand: ParsableCommand {
         else {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: ControlServer.directory)) ?? []
             paths = files.filter { $0.hasSuffix(".sock") }.sorted().map { "\(ControlServer.directory)/\($0)" }
-            if paths.isEmpty { throw ValidationError("no running lanyard found (nothing in \(ControlServer.directory)); are you root?") }
+            if paths.isEmpty { throw CommandFailure("no running lanyard found (nothing in \(ControlServer.directory)); are you root?") }
         }
         var replies: [String] = []
         for path in paths {
             do { replies.append(try ControlClient.request(path: path, "status")) } catch {
-                if paths.count == 1 { throw ValidationError("cannot reach \(path): \(error)") }
+                if paths.count == 1 { throw CommandFailure("cannot reach \(path): \(error)") }
             }
         }
         if json {

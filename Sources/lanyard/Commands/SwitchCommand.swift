@@ -61,9 +61,9 @@ struct SwitchCommand: ParsableCommand {
         let key = try KeyFiles.privateKey(at: privateKey)
         let list: [AuthorizedPeer]
         do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
-            throw ValidationError("\(ports): \(error)")
+            throw CommandFailure("\(ports): \(error)")
         }
-        guard !list.isEmpty else { throw ValidationError("\(ports) lists no [Port]: nobody could join.") }
+        guard !list.isEmpty else { throw CommandFailure("\(ports) lists no [Port]: nobody could join.") }
         try runDaemon {
             let address = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
             let socket = try UDPSocket(bindTo: address)

@@ -41,3 +41,10 @@ func runDaemon(_ body: () throws -> Void) throws {
         throw ExitCode.failure
     }
 }
+
+/// A failure while running a command (a file, a key, a daemon that cannot be reached): printed as
+/// one line, without the usage text that ArgumentParser adds to argument errors.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
