@@ -85,12 +85,6 @@ public enum LanyardMessage {
         (0..<8).map { UInt8(truncatingIfNeeded: value >> UInt64(56 - 8 * $0)) }
     }
 
-    /// Decodes a body written by `encodeUInt64`.
-    public static func decodeUInt64(_ body: UnsafeRawBufferPointer) throws(ParseError) -> UInt64 {
-        guard body.count == 8 else { throw .badBody }
-        return body.reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
     /// The welcome body: keepalive interval and silence timeout in whole seconds.
     public struct Welcome: Equatable, Sendable {
         public var keepaliveSeconds: UInt16

@@ -134,5 +134,4 @@ public final class DatagramBatch {
         lastSlotOpen = false
     }
 
-    public var isFull: Bool { count == capacity }
 }

@@ -59,7 +59,7 @@ public func hasNetworkAdminCapability() -> Bool {
     defer { fclose(f) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, 256, f) != nil {
-        let s = String(cString: line)
+        let s = cText(line)
         if s.hasPrefix("CapEff:"), let v = UInt64(String(s.dropFirst(7)).trimmingCharacters(), radix: 16) {
             return v & (1 << 12) != 0 // CAP_NET_ADMIN
         }

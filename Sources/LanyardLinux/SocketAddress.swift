@@ -24,7 +24,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         var result: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &result)
         guard rc == 0, let first = result else {
-            throw .badAddress(text, reason: rc == 0 ? "no address found" : String(cString: gai_strerror(rc)))
+            throw .badAddress(text, reason: rc == 0 ? "no address found" : cText(gai_strerror(rc)))
         }
         defer { freeaddrinfo(result) }
         var storage = sockaddr_storage()
@@ -75,16 +75,16 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         return withUnsafeBytes(of: storage) { raw -> String in
             if family == AF_INET {
                 _ = inet_ntop(AF_INET, raw.baseAddress! + 4, &buffer, socklen_t(buffer.count))
-                return "\(String(cString: buffer)):\(port)"
+                return "\(cText(buffer)):\(port)"
             }
             let addr = raw.baseAddress! + 8
             let bytes = raw[8..<24]
             if bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[18] == 0xFF && bytes[19] == 0xFF {
                 _ = inet_ntop(AF_INET, addr + 12, &buffer, socklen_t(buffer.count))
-                return "\(String(cString: buffer)):\(port)"
+                return "\(cText(buffer)):\(port)"
             }
             _ = inet_ntop(AF_INET6, addr, &buffer, socklen_t(buffer.count))
-            return "[\(String(cString: buffer))]:\(port)"
+            return "[\(cText(buffer))]:\(port)"
         }
     }
 

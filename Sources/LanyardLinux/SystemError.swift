@@ -26,11 +26,14 @@ public enum SystemError: Error, CustomStringConvertible, Sendable {
         case .badAddress(let a, let reason):
             return "'\(a)' is not a usable address: \(reason)."
         case .call(let name, let e):
-            return "\(name) failed: \(String(cString: strerror(e))) (errno \(e))."
+            return "\(name) failed: \(Self.text(e)) (errno \(e))."
         case .command(let cmd, let status, let output):
             return "`\(cmd)` exited with status \(status): \(output.trimmingCharacters())"
         }
     }
+
+    /// The system's text for an errno value.
+    public static func text(_ e: Int32) -> String { cText(strerror(e)) }
 
     /// Maps an errno from a privileged call to the most helpful case.
     static func from(_ name: String, errno e: Int32) -> SystemError {
@@ -48,4 +51,15 @@ extension String {
         while let c = s.last, c.isWhitespace { s.removeLast() }
         return String(s)
     }
+}
+
+/// A C string as Swift text (nil pointer: empty).
+func cText(_ p: UnsafePointer<CChar>?) -> String {
+    guard let p else { return "" }
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+}
+
+/// A NUL-terminated buffer as Swift text.
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -23,6 +23,11 @@ public final class TunDevice {
     private let segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 64)
     /// Super-packets the segmenter refused (counted, dropped).
     public private(set) var malformedOffloads: UInt64 = 0
+
+    /// Adds this device's own drop counts to a status dictionary.
+    public func addDrops(to drops: inout [String: UInt64]) {
+        if malformedOffloads > 0 { drops["malformed offload from \(name)"] = malformedOffloads }
+    }
     /// Joins in-order TCP segments written to the device (offload only).
     private var coalescer: TCPCoalescer?
     private let coalesceBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 64)
@@ -45,7 +50,7 @@ public final class TunDevice {
         self.fileDescriptor = fd
         self.mode = mode
         self.offload = offloadFlag != 0
-        self.name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.name = cText(buffer)
         if offload { coalescer = TCPCoalescer(ipOffset: mode == .tap ? 14 : 0, buffer: coalesceBuffer) }
     }
 

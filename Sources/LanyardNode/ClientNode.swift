@@ -141,6 +141,8 @@ public final class ClientNode {
     public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
 
     public func status(now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {
-        hub.status(kind: "client", name: settings.name, interface: tun.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
+        var s = hub.status(kind: "client", name: settings.name, interface: tun.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
+        tun.addDrops(to: &s.drops)
+        return s
     }
 }

@@ -133,6 +133,6 @@ public final class HubConnection {
                    state: registration.isRegistered ? "registered" : "connecting",
                    lastHandshakeSeconds: link.lastHandshake.map { seconds(now &- $0) },
                    lastHeardSeconds: registration.lastHeard == 0 ? nil : seconds(now &- registration.lastHeard),
-                   traffic: traffic, drops: ReasonCountersExport.dictionary(drops.nonZero))
+                   traffic: traffic, drops: countsByName(drops.nonZero))
     }
 }

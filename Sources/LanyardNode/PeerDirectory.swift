@@ -38,8 +38,6 @@ public enum WireMessage {
     public static let cookieReplyLength = 64
     /// Header (16) + tag (16): the smallest transport message, a keepalive.
     public static let transportMinimumLength = 32
-    /// Bytes a transport message adds to its plaintext (header + tag), before padding.
-    public static let transportOverhead = 32
 
     /// The receiver index of a type 2, 3 or 4 message (little-endian at offset 4, or 4 for cookies too).
     @inline(__always)

@@ -73,6 +73,8 @@ public final class PortNode {
 
     /// A snapshot for `lanyard status`.
     public func status(now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {
-        hub.status(kind: "port", name: name, interface: tap.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
+        var s = hub.status(kind: "port", name: name, interface: tap.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
+        tap.addDrops(to: &s.drops)
+        return s
     }
 }

@@ -123,8 +123,9 @@ public final class ServerNode {
     public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
         var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
                              ports: hub.statusRows(now: now) { _ in 0 }, macTable: [],
-                             datagramDrops: ReasonCountersExport.dictionary(hub.drops.nonZero), frameDrops: [:])
+                             datagramDrops: countsByName(hub.drops.nonZero), frameDrops: [:])
         s.kind = "server"
+        tun.addDrops(to: &s.datagramDrops)
         for i in s.ports.indices { s.ports[i].addresses = addresses[i].map(\.description) }
         return s
     }

@@ -43,12 +43,9 @@ public struct LinkStatus: Codable, Sendable {
     public var drops: [String: UInt64]
 }
 
-extension ReasonCountersExport {
-    static func dictionary<R: CustomStringConvertible>(_ pairs: [(R, UInt64)]) -> [String: UInt64] {
-        Dictionary(uniqueKeysWithValues: pairs.map { ($0.0.description, $0.1) })
-    }
+/// Counters by reason as a JSON-friendly dictionary keyed by each reason's description.
+func countsByName<R: CustomStringConvertible>(_ pairs: [(R, UInt64)]) -> [String: UInt64] {
+    Dictionary(uniqueKeysWithValues: pairs.map { ($0.0.description, $0.1) })
 }
-
-enum ReasonCountersExport {}
 
 func seconds(_ ns: UInt64) -> Double { (Double(ns) / 1e8).rounded() / 10 }

@@ -97,7 +97,7 @@ public final class SwitchNode {
         }
         return SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
                             ports: hub.statusRows(now: now) { macsByPort[$0, default: 0] }, macTable: macs,
-                            datagramDrops: ReasonCountersExport.dictionary(hub.drops.nonZero),
-                            frameDrops: ReasonCountersExport.dictionary(fabric.drops.nonZero))
+                            datagramDrops: countsByName(hub.drops.nonZero),
+                            frameDrops: countsByName(fabric.drops.nonZero))
     }
 }

@@ -143,11 +143,13 @@ public final class TunnelNode {
 
     /// A snapshot for `lanyard status`.
     public func status(now: Nanoseconds, name: String, publicKey: String, peerPublicKey: String) -> LinkStatus {
-        LinkStatus(kind: "tunnel", name: name, interface: device.name, publicKey: publicKey,
+        var s = LinkStatus(kind: "tunnel", name: name, interface: device.name, publicKey: publicKey,
                    peerPublicKey: peerPublicKey, endpoint: endpoint?.description,
                    state: link.isEstablished(now: now) ? "up" : "handshaking",
                    lastHandshakeSeconds: link.lastHandshake.map { seconds(now &- $0) },
                    lastHeardSeconds: lastHeard == 0 ? nil : seconds(now &- lastHeard),
-                   traffic: traffic, drops: ReasonCountersExport.dictionary(drops.nonZero))
+                   traffic: traffic, drops: countsByName(drops.nonZero))
+        device.addDrops(to: &s.drops)
+        return s
     }
 }

@@ -29,16 +29,16 @@ struct ServerAddClientCommand: ParsableCommand {
             throw CommandFailure("the name may contain letters, digits, '-', '_' and '.' only")
         }
         let serverKey = try KeyFiles.privateKey(at: privateKey)
-        let (clients, _, pools) = try pool.assign()
+        // `assign` has already given every listed client its address; the next free ones are this client's.
+        var (clients, _, pools) = try pool.assign()
         guard !clients.contains(where: { $0.name == name }) else { throw CommandFailure("a client named \(name) already exists") }
-        var pools2 = pools
-        let addresses = pools2.indices.compactMap { pools2[$0].allocate() }
+        let addresses = pools.indices.compactMap { pools[$0].allocate() }
         guard addresses.count == pools.count else { throw CommandFailure("no free address left in the pool") }
         let key = PrivateKey()
         var entry = "\n[Client]\nName = \(name)\nPublicKey = \(key.publicKey.base64)\n"
         for a in addresses { entry += "Address = \(a.withLength(a.isIPv6 ? 128 : 32))\n" }
         guard let handle = FileHandle(forWritingAtPath: pool.clients) ?? {
-            FileManager.default.createFile(atPath: pool.clients, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: pool.clients, contents: nil, attributes: [.posixPermissions: 0o600])
             return FileHandle(forWritingAtPath: pool.clients)
         }() else { throw CommandFailure("cannot write \(pool.clients)") }
         handle.seekToEndOfFile()

@@ -1,33 +1,32 @@
 import ArgumentParser
 import Foundation
+import LanyardLinux
 import LanyardWireGuard
 
 /// Reading keys from files the way `wg` does: base64 on one line, private keys not readable by others.
 enum KeyFiles {
-    /// Loads a private key; refuses a file that group or others can read (as a private key must never be).
+    /// Loads a private key (from `lanyard genkey` or `wg genkey`).
     static func privateKey(at path: String) throws -> PrivateKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw CommandFailure("cannot read private key file '\(path)': \(String(cString: strerror(errno))). Make one with `lanyard genkey > \(path)`.")
-        }
-        if info.st_mode & 0o077 != 0 {
-            throw CommandFailure("private key file '\(path)' is readable by others: run `chmod 600 \(path)`.")
-        }
-        let text = try contents(path)
-        do { return try PrivateKey(base64: text) } catch {
-            throw CommandFailure("'\(path)' does not hold a private key (one line of base64 from `lanyard genkey` or `wg genkey`).")
-        }
+        try secret(at: path, what: "private key", maker: "lanyard genkey", PrivateKey.init(base64:))
     }
 
-    /// Loads a preshared key from a file (same rules as a private key).
+    /// Loads a preshared key (from `lanyard genpsk` or `wg genpsk`).
     static func presharedKey(at path: String) throws -> PresharedKey {
+        try secret(at: path, what: "preshared key", maker: "lanyard genpsk", PresharedKey.init(base64:))
+    }
+
+    /// Reads a secret key file, refusing one that group or others can read (as `wg` warns).
+    private static func secret<Key>(at path: String, what: String, maker: String,
+                                    _ parse: (String) throws(KeyError) -> Key) throws -> Key {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw CommandFailure("cannot read preshared key file '\(path)'.") }
-        if info.st_mode & 0o077 != 0 {
-            throw CommandFailure("preshared key file '\(path)' is readable by others: run `chmod 600 \(path)`.")
+        guard stat(path, &info) == 0 else {
+            throw CommandFailure("cannot read \(what) file '\(path)': \(SystemError.text(errno)). Make one with `(umask 077; \(maker) > \(path))`.")
         }
-        do { return try PresharedKey(base64: try contents(path)) } catch {
-            throw CommandFailure("'\(path)' does not hold a preshared key (one line of base64 from `lanyard genpsk`).")
+        if info.st_mode & 0o077 != 0 {
+            throw CommandFailure("\(what) file '\(path)' is readable by others: run `chmod 600 \(path)`.")
+        }
+        do { return try parse(try contents(path)) } catch {
+            throw CommandFailure("'\(path)' does not hold a \(what) (one line of base64 from `\(maker)`).")
         }
     }
 
