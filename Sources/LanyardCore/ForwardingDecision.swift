@@ -91,8 +91,25 @@ public struct SwitchFabric: Sendable {
         return port == ingress ? drop(.sameIngressPort) : .unicast(port)
     }
 
+    /// Whether `port` may use source `mac` (pins, caps, a MAC held by another live port), asked
+    /// by a member that got a frame from `port` directly; learns it when allowed, counts a refusal.
+    public mutating func vouch(_ mac: MACAddress, for port: PortID, now: Nanoseconds) -> Bool {
+        if mac.isMulticast || mac.isZero { drops.record(.invalidSourceMAC); return false }
+        if case .refused(let refusal) = table.learn(mac, on: port, now: now) {
+            drops.record(FrameDropReason(refusal))
+            return false
+        }
+        return true
+    }
+
     /// Forgets a port that left.
     public mutating func removePort(_ port: PortID) { table.removePort(port) }
+
+    /// Forgets a port removed from the network, pins included.
+    public mutating func deletePort(_ port: PortID) {
+        table.removePort(port)
+        table.unpinAll(of: port)
+    }
 
     /// Reserves a MAC for one port.
     public mutating func pin(_ mac: MACAddress, to port: PortID) { table.pin(mac, to: port) }

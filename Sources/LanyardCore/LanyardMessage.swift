@@ -26,6 +26,20 @@ public enum LanyardMessage {
         case bye = 0x06
         /// A VPN server's settings for its client, answering `hello`; body: `ClientConfig` text.
         case config = 0x07
+        /// An Ethernet frame through the switch, with the member it came from; body: origin
+        /// member id (UInt32 big-endian; a port sends 0xFFFFFFFF, the switch fills it in) + frame.
+        case switchedFrame = 0x08
+        /// A port asks the switch to introduce it to a member; body: member id (4) or public key (32).
+        case lookup = 0x09
+        /// The switch describes a member (answering `lookup`, or telling the member looked up
+        /// who wants it: the rendezvous); body: `MemberInfo`.
+        case member = 0x0A
+        /// The switch says a member was removed from the network; body: its public key (32).
+        case memberGone = 0x0B
+        /// A port tells the switch its own addresses, for direct paths; body: `CandidateList`.
+        case endpoints = 0x0C
+        /// A port asks the switch whether a member may use a source MAC; body: id (4) + MAC (6).
+        case vouch = 0x0D
     }
 
     /// Why a message was refused.
@@ -85,26 +99,53 @@ public enum LanyardMessage {
         (0..<8).map { UInt8(truncatingIfNeeded: value >> UInt64(56 - 8 * $0)) }
     }
 
-    /// The welcome body: keepalive interval and silence timeout in whole seconds.
+    /// The welcome body: keepalive interval and silence timeout in whole seconds (4 bytes); a
+    /// switch that offers direct paths adds flags (1), the port's member id (4) and the port's
+    /// relay key (16).
     public struct Welcome: Equatable, Sendable {
         public var keepaliveSeconds: UInt16
         public var silenceTimeoutSeconds: UInt16
+        /// Present when the switch offers direct paths and its relay.
+        public var directory: Directory?
 
-        public init(keepaliveSeconds: UInt16, silenceTimeoutSeconds: UInt16) {
+        /// What a port needs to use direct paths and the relay.
+        public struct Directory: Equatable, Sendable {
+            /// The port's own member id.
+            public var memberID: UInt32
+            /// The key the port tags relay headers with.
+            public var relayKey: [UInt8]
+            public init(memberID: UInt32, relayKey: [UInt8]) {
+                self.memberID = memberID
+                self.relayKey = relayKey
+            }
+        }
+
+        public init(keepaliveSeconds: UInt16, silenceTimeoutSeconds: UInt16, directory: Directory? = nil) {
             self.keepaliveSeconds = keepaliveSeconds
             self.silenceTimeoutSeconds = silenceTimeoutSeconds
+            self.directory = directory
         }
 
         public var bytes: [UInt8] {
-            [UInt8(keepaliveSeconds >> 8), UInt8(keepaliveSeconds & 0xFF),
-             UInt8(silenceTimeoutSeconds >> 8), UInt8(silenceTimeoutSeconds & 0xFF)]
+            var out = [UInt8(keepaliveSeconds >> 8), UInt8(keepaliveSeconds & 0xFF),
+                       UInt8(silenceTimeoutSeconds >> 8), UInt8(silenceTimeoutSeconds & 0xFF)]
+            if let d = directory {
+                out.append(1)
+                out += bigEndianBytes(d.memberID)
+                out += d.relayKey
+            }
+            return out
         }
 
         public init(parsing body: UnsafeRawBufferPointer) throws(ParseError) {
-            guard body.count == 4 else { throw .badBody }
+            guard body.count == 4 || body.count == 25 else { throw .badBody }
             keepaliveSeconds = UInt16(body[0]) << 8 | UInt16(body[1])
             silenceTimeoutSeconds = UInt16(body[2]) << 8 | UInt16(body[3])
             guard keepaliveSeconds > 0, silenceTimeoutSeconds > keepaliveSeconds else { throw .badBody }
+            if body.count == 25 {
+                guard body[4] == 1 else { throw .badBody }
+                directory = Directory(memberID: readBigEndianUInt32(body, at: 5), relayKey: Array(body[9..<25]))
+            }
         }
     }
 }

@@ -72,6 +72,9 @@ public struct MACTable: Sendable {
     /// Reserves `mac` for `port` only: no other port may ever learn it.
     public mutating func pin(_ mac: MACAddress, to port: PortID) { pins[mac] = port }
 
+    /// Releases every MAC pinned to `port` (it was removed from the network).
+    public mutating func unpinAll(of port: PortID) { pins = pins.filter { $0.value != port } }
+
     /// Records that `mac` was seen as a source on `port` at `now`.
     public mutating func learn(_ mac: MACAddress, on port: PortID, now: Nanoseconds) -> LearnOutcome {
         if let owner = pins[mac], owner != port { return .refused(.pinnedToOtherPort) }
@@ -108,6 +111,12 @@ public struct MACTable: Sendable {
     public func port(of mac: MACAddress, now: Nanoseconds) -> PortID? {
         guard let entry = entry(for: mac), now &- entry.lastSeen < configuration.agingTime else { return nil }
         return entry.port
+    }
+
+    /// The addresses `port` holds now (a scan of the table: for lookups, not for the data path).
+    public func macs(of port: PortID, now: Nanoseconds) -> [MACAddress] {
+        guard countByPort[port] != nil else { return [] }
+        return entries.compactMap { $0.value.port == port && now &- $0.value.lastSeen < configuration.agingTime ? $0.key : nil }
     }
 
     /// The raw entry for `mac`, aged or not.

@@ -3,7 +3,8 @@ import LanyardLinux
 
 /// A UDP socket with its receive and send batches: the datagram I/O every node does, in one place.
 /// Receiving splits GRO-coalesced slots; sending seals straight into the outgoing batch (no copy)
-/// and lets the batch coalesce for UDP GSO.
+/// and lets the batch coalesce for UDP GSO. A datagram for the relay gets its header written in
+/// front of the sealed bytes in the same buffer.
 public final class BatchedSocket {
     public let socket: UDPSocket
     private let inbound = DatagramBatch(capacity: 64)
@@ -29,33 +30,68 @@ public final class BatchedSocket {
     /// Seals `plaintext` on `link` straight into the outgoing batch for `destination`.
     /// Returns the link's action; `.send(n)` means n bytes were queued.
     @discardableResult
-    public func seal(_ plaintext: UnsafeRawBufferPointer, on link: SecureLink, to destination: SocketAddress, now: Nanoseconds) -> LinkAction {
-        let room = space(max(plaintext.count + 48, WireMessage.initiationLength), to: destination)
-        let action = link.seal(plaintext, into: room, now: now)
-        if case .send(let n) = action { outbound.commit(n, to: destination) }
+    func seal(_ plaintext: UnsafeRawBufferPointer, on link: SecureLink, to destination: SocketAddress,
+              relay: RelayWrap? = nil, now: Nanoseconds) -> LinkAction {
+        let h = relay == nil ? 0 : RelayHeader.length
+        let room = space(max(plaintext.count + 48, WireMessage.initiationLength) + h, to: destination)
+        let action = link.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: room[h...]), now: now)
+        if case .send(let n) = action { commit(room, n + h, relay: relay, to: destination) }
         return action
     }
 
+    /// Seals on a single-peer link (port, tunnel, client).
+    @discardableResult
+    public func seal(_ plaintext: UnsafeRawBufferPointer, on link: SecureLink, to destination: SocketAddress, now: Nanoseconds) -> LinkAction {
+        seal(plaintext, on: link, to: destination, relay: nil, now: now)
+    }
+
     /// Queues whatever `link` wants sent (data held during a handshake, timer messages).
-    public func drain(_ link: SecureLink, to destination: SocketAddress, now: Nanoseconds) {
+    func drain(_ link: SecureLink, to destination: SocketAddress, relay: RelayWrap? = nil, now: Nanoseconds) {
+        let h = relay == nil ? 0 : RelayHeader.length
         for _ in 0..<64 {
-            let room = space(Self.timerRoom, to: destination)
-            guard case .send(let n) = link.poll(into: room, now: now) else { return }
-            outbound.commit(n, to: destination)
+            let room = space(Self.timerRoom + h, to: destination)
+            guard case .send(let n) = link.poll(into: UnsafeMutableRawBufferPointer(rebasing: room[h...]), now: now) else { return }
+            commit(room, n + h, relay: relay, to: destination)
         }
+    }
+
+    /// Queues whatever a single-peer link wants sent.
+    public func drain(_ link: SecureLink, to destination: SocketAddress, now: Nanoseconds) {
+        drain(link, to: destination, relay: nil, now: now)
     }
 
     /// Queues a copy of `bytes` (a handshake message already built) for `destination`.
     public func enqueue(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) {
+        enqueue(bytes, to: destination, relay: nil)
+    }
+
+    func enqueue(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress, relay: RelayWrap?) {
         let to = socket.adapt(destination)
-        space(bytes.count, to: to).copyMemory(from: bytes)
-        outbound.commit(bytes.count, to: to)
+        let h = relay == nil ? 0 : RelayHeader.length
+        let room = space(bytes.count + h, to: to)
+        UnsafeMutableRawBufferPointer(rebasing: room[h...]).copyMemory(from: bytes)
+        commit(room, bytes.count + h, relay: relay, to: to)
+    }
+
+    /// Queues a copy of a relayed datagram for its destination, letting `patch` rewrite the copy's
+    /// header (the switch puts the origin's id where the destination's was).
+    func forward(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress, patch: (UnsafeMutableRawBufferPointer) -> Void) {
+        let room = UnsafeMutableRawBufferPointer(rebasing: space(bytes.count, to: destination)[0..<bytes.count])
+        room.copyMemory(from: bytes)
+        patch(room)
+        outbound.commit(bytes.count, to: destination)
     }
 
     /// Sends the outgoing batch.
     public func flush() {
         guard outbound.count > 0 else { return }
         socket.send(outbound)
+    }
+
+    @inline(__always)
+    private func commit(_ room: UnsafeMutableRawBufferPointer, _ n: Int, relay: RelayWrap?, to destination: SocketAddress) {
+        if let relay { relay.sender.wrap(room, member: relay.member) }
+        outbound.commit(n, to: destination)
     }
 
     /// Room in the outgoing batch, flushing it first if it is full.

@@ -22,6 +22,14 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     case noRoute
     case clientToClientForbidden
     case notAnIPPacket
+    case relayFromNonMember
+    case forgedRelayHeader
+    case replayedRelayCounter
+    case relayToUnknownMember
+    case relayOriginMismatch
+    case relayNotOffered
+    case macNotVouched
+    case lookupRateLimited
 
     public var description: String {
         switch self {
@@ -45,6 +53,14 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
         case .noRoute: "no client for destination"
         case .clientToClientForbidden: "client to client forbidden"
         case .notAnIPPacket: "not an IP packet"
+        case .relayFromNonMember: "relay from non-member"
+        case .forgedRelayHeader: "forged relay header"
+        case .replayedRelayCounter: "replayed relay counter"
+        case .relayToUnknownMember: "relay to unknown member"
+        case .relayOriginMismatch: "relay origin does not match session"
+        case .relayNotOffered: "relay not offered (--relay-all)"
+        case .macNotVouched: "MAC not vouched by the switch"
+        case .lookupRateLimited: "lookup rate limited"
         }
     }
 }

@@ -23,10 +23,12 @@ public struct EventLoop {
     let control: ControlServer?
     let tick: (Nanoseconds) throws -> Void
     let status: () -> String
+    let reload: (() -> Void)?
     let logger: Logger
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
-                tick: @escaping (Nanoseconds) throws -> Void, status: @escaping () -> String) {
+                tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> Void)? = nil, status: @escaping () -> String) {
+        self.reload = reload
         self.sources = sources
         self.signals = signals
         self.control = control
@@ -45,7 +47,10 @@ public struct EventLoop {
             let now = monotonicNanoseconds()
             for (i, source) in sources.enumerated() where ready[i] { try source.onReadable(now) }
             if ready[sources.count], let signal = signals.take() {
-                if signal == SIGHUP {
+                if signal == SIGHUP, let reload {
+                    logger.notice("SIGHUP: reloading")
+                    reload()
+                } else if signal == SIGHUP {
                     logger.warning("SIGHUP: reloading is not supported yet; restart lanyard to apply changed files")
                 } else {
                     logger.info("received signal \(signal), shutting down")

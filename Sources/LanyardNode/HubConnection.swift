@@ -20,15 +20,21 @@ public final class HubConnection {
     private var pingSequence: UInt64 = 0
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
-    public init(hubAddress: String, endpoint: SocketAddress, socket: UDPSocket, link: SecureLink,
+    public init(hubAddress: String, endpoint: SocketAddress, io: BatchedSocket, link: SecureLink,
                 registration: Registration, helloBody: [UInt8], logger: Logger) {
         self.hubAddress = hubAddress
-        io = BatchedSocket(socket)
-        self.endpoint = socket.adapt(endpoint)
+        self.io = io
+        self.endpoint = io.socket.adapt(endpoint)
         self.link = link
         self.registration = registration
         self.helloBody = helloBody
         self.logger = logger
+    }
+
+    public convenience init(hubAddress: String, endpoint: SocketAddress, socket: UDPSocket, link: SecureLink,
+                            registration: Registration, helloBody: [UInt8], logger: Logger) {
+        self.init(hubAddress: hubAddress, endpoint: endpoint, io: BatchedSocket(socket), link: link,
+                  registration: registration, helloBody: helloBody, logger: logger)
     }
 
     deinit { scratch.deallocate() }
@@ -40,7 +46,8 @@ public final class HubConnection {
         }
     }
 
-    private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds,
+    /// Handles one datagram from the socket (the owner may share the socket with other sessions).
+    func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds,
                         deliver: (UnsafeRawBufferPointer) -> Void) {
         guard sender() == endpoint else { drops.record(.unexpectedSender); return }
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }

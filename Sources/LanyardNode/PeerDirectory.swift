@@ -1,4 +1,5 @@
 import LanyardCore
+import LanyardWireGuard
 
 /// What a hub makes of an incoming handshake initiation before any per-peer state changes.
 public enum InitiationVerdict: Equatable, Sendable {
@@ -15,8 +16,17 @@ public enum InitiationVerdict: Equatable, Sendable {
 public protocol PeerDirectory: AnyObject {
     /// The hub's own public key, for status output.
     var publicKeyDescription: String { get }
-    /// The authorized peers; their ids are their positions.
+    /// The authorized peers; their ids are their positions. A removed peer keeps its slot
+    /// (until `add` reuses it) and has `isMember(id) == false`.
     var peers: [AuthorizedPeer] { get }
+    /// Whether slot `id` holds a current peer.
+    func isMember(_ id: PortID) -> Bool
+    /// Lets a new peer in (live); returns its id.
+    func add(_ peer: AuthorizedPeer) -> PortID
+    /// Removes a peer (live): its sessions end at once and its key is refused from now on.
+    func remove(_ id: PortID)
+    /// The id of the current peer with this key.
+    func id(of key: PublicKey) -> PortID?
     /// The link to a peer.
     func link(for peer: PortID) -> SecureLink
     /// Screens a type-1 initiation from `sender` (address identity bytes).

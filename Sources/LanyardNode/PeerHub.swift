@@ -2,26 +2,48 @@ import LanyardCore
 import LanyardLinux
 import Logging
 
-/// The network side of a hub with many peers (the switch, the VPN server): one UDP socket, a
-/// WireGuard session per authorized peer, endpoints that follow roaming, batched receive and send,
-/// silence detection and handshake-flood detection. What is inside the sessions is the owner's.
+/// Sessions with many peers on one UDP socket: the switch's and the VPN server's authorized
+/// peers, and a port's end-to-end sessions with the other members. A WireGuard session per peer,
+/// batched receive and send, silence detection and handshake-flood detection. Where a peer's
+/// datagrams go is its route: an endpoint that follows roaming (a hub's peers), or one the owner
+/// chooses, possibly through the switch's relay (a port's members). What is inside the sessions
+/// is the owner's.
 public final class PeerHub {
     /// One authorized peer's live state.
     public struct Peer {
-        let link: SecureLink
+        var link: SecureLink
+        /// Where its datagrams go (the switch's address when they go through the relay).
         public internal(set) var endpoint: SocketAddress?
+        /// When set, datagrams are wrapped for the relay with this destination member id.
+        public internal(set) var relayMember: UInt32?
         /// Said `hello` (Lanyard peers) or sent authenticated data (stock WireGuard peers).
         public internal(set) var isUp = false
         public internal(set) var upSince: Nanoseconds = 0
         public internal(set) var lastHeard: Nanoseconds = 0
         public internal(set) var traffic = TrafficCounters()
+        /// False once removed from the directory (the slot waits for reuse).
+        public internal(set) var isMember = true
+    }
+
+    /// How an authenticated datagram arrived.
+    public enum Arrival: Equatable {
+        /// Straight from this address.
+        case direct(SocketAddress)
+        /// Through the switch's relay.
+        case relayed
     }
 
     let directory: PeerDirectory
     let io: BatchedSocket
     let logger: Logger
+    /// Hubs (switch, server) move a peer's endpoint to wherever its authenticated datagrams come
+    /// from; a port's member sessions keep the route their path selection chose.
+    let followsRoaming: Bool
+    /// The tagger for datagrams sent through the relay (a port's member sessions only).
+    var relaySender: RelaySender?
     public private(set) var peers: [Peer]
     public internal(set) var drops = ReasonCounters<DatagramDropReason>()
+    private var idByEndpoint: [SocketAddress: PortID] = [:]
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
     private var recentInitiations = 0
@@ -29,25 +51,65 @@ public final class PeerHub {
     /// Above this many initiations per housekeeping pass (4 per second) the hub demands cookies.
     static let loadThreshold = 64
 
-    public init(directory: PeerDirectory, socket: UDPSocket, logger: Logger) {
+    public init(directory: PeerDirectory, io: BatchedSocket, followsRoaming: Bool = true, logger: Logger) {
         self.directory = directory
-        io = BatchedSocket(socket)
+        self.io = io
+        self.followsRoaming = followsRoaming
         self.logger = logger
         peers = directory.peers.indices.map { Peer(link: directory.link(for: PortID($0))) }
+    }
+
+    public convenience init(directory: PeerDirectory, socket: UDPSocket, logger: Logger) {
+        self.init(directory: directory, io: BatchedSocket(socket), logger: logger)
     }
 
     deinit { scratch.deallocate() }
 
     public func name(of id: PortID) -> String { directory.peers[Int(id)].name }
 
+    /// The current peer whose endpoint is `address` (hubs only).
+    func peer(at address: SocketAddress) -> PortID? { idByEndpoint[address] }
+
+    /// Lets a new peer in while running; returns its id.
+    @discardableResult
+    public func add(_ peer: AuthorizedPeer) -> PortID {
+        let id = directory.add(peer)
+        let fresh = Peer(link: directory.link(for: id))
+        if Int(id) == peers.count { peers.append(fresh) } else { peers[Int(id)] = fresh }
+        return id
+    }
+
+    /// Removes a peer while running: its sessions end at once, its key is refused from now on.
+    public func remove(_ id: PortID) {
+        guard Int(id) < peers.count, peers[Int(id)].isMember else { return }
+        directory.remove(id)
+        if let e = peers[Int(id)].endpoint, idByEndpoint[e] == id { idByEndpoint[e] = nil }
+        peers[Int(id)].isMember = false
+        peers[Int(id)].isUp = false
+        peers[Int(id)].endpoint = nil
+    }
+
+    /// Chooses where a peer's datagrams go: straight to `endpoint`, or through the relay at
+    /// `endpoint` naming `relayMember`.
+    func setRoute(_ id: PortID, endpoint: SocketAddress, relayMember: UInt32?) {
+        peers[Int(id)].endpoint = io.socket.adapt(endpoint)
+        peers[Int(id)].relayMember = relayMember
+    }
+
     /// Receives every waiting datagram; authenticated non-empty plaintext goes to `deliver`.
-    public func receiveAll(now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) throws(SystemError) {
+    /// Relay datagrams go to `relay` (the switch) or are dropped.
+    public func receiveAll(now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void,
+                           relay: ((UnsafeRawBufferPointer, SocketAddress) -> Void)? = nil) throws(SystemError) {
         try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
-            handle(bytes, from: sender, now: now, deliver: deliver)
+            if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
+            handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
         }
     }
 
-    private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void) {
+    /// Handles one datagram. `arrival` nil means straight from `sender`; `expected` is the peer a
+    /// relayed datagram claims to come from (anything else is dropped).
+    func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, arrival: Arrival?, expected: PortID?,
+                now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID, Arrival) -> Void) {
         let type: UInt8
         switch WireMessage.classify(bytes) {
         case .success(let t): type = t
@@ -68,26 +130,37 @@ public final class PeerHub {
             }
             id = p
         }
+        if let expected, expected != id { drops.record(.relayOriginMismatch); return }
         let out = WireMessage.output(for: bytes, scratch: scratch)
+        let how = arrival ?? .direct(sender())
         switch peers[Int(id)].link.open(bytes, into: out, now: now) {
-        case .none: authenticated(id, from: sender(), bytes: bytes.count, now: now)
+        case .none: authenticated(id, how, bytes: bytes.count, now: now)
         case .drop(let reason): drops.record(reason); return
         case .send(let n):
-            authenticated(id, from: sender(), bytes: bytes.count, now: now)
-            io.enqueue(UnsafeRawBufferPointer(rebasing: out[0..<n]), to: peers[Int(id)].endpoint!)
+            authenticated(id, how, bytes: bytes.count, now: now)
+            let reply = UnsafeRawBufferPointer(rebasing: out[0..<n])
+            if let endpoint = peers[Int(id)].endpoint {
+                io.enqueue(reply, to: endpoint, relay: wrap(id))
+            } else if case .direct(let a) = how {
+                io.enqueue(reply, to: a)
+            }
         case .deliver(let n):
-            authenticated(id, from: sender(), bytes: bytes.count, now: now)
-            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n]), id) }
+            authenticated(id, how, bytes: bytes.count, now: now)
+            if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n]), id, how) }
         }
         drain(id, now: now)
     }
 
-    /// An authenticated message arrived: the peer's endpoint follows it (roaming, NAT rebinding).
-    private func authenticated(_ id: PortID, from address: SocketAddress, bytes: Int, now: Nanoseconds) {
+    /// An authenticated message arrived: a hub's peer endpoint follows it (roaming, NAT rebinding).
+    private func authenticated(_ id: PortID, _ arrival: Arrival, bytes: Int, now: Nanoseconds) {
         let i = Int(id)
-        if peers[i].endpoint != address {
-            if let old = peers[i].endpoint { logger.info("\(name(of: id)) moved from \(old) to \(address)") }
+        if followsRoaming, case .direct(let address) = arrival, peers[i].endpoint != address {
+            if let old = peers[i].endpoint {
+                logger.info("\(name(of: id)) moved from \(old) to \(address)")
+                if idByEndpoint[old] == id { idByEndpoint[old] = nil }
+            }
             peers[i].endpoint = address
+            idByEndpoint[address] = id
         }
         peers[i].lastHeard = now
         peers[i].traffic.received(bytes)
@@ -106,13 +179,34 @@ public final class PeerHub {
     /// Marks a peer down (it left, or fell silent).
     public func markDown(_ id: PortID) { peers[Int(id)].isUp = false }
 
-    /// Encrypts `plaintext` for peer `id` into the outgoing batch (dropped if it has no endpoint yet).
+    @inline(__always)
+    private func wrap(_ id: PortID) -> RelayWrap? {
+        guard let member = peers[Int(id)].relayMember, let relaySender else { return nil }
+        return RelayWrap(sender: relaySender, member: member)
+    }
+
+    /// Encrypts `plaintext` for peer `id` into the outgoing batch, on its route (dropped if it
+    /// has none yet).
     public func send(_ plaintext: UnsafeRawBufferPointer, to id: PortID, now: Nanoseconds) {
         guard let endpoint = peers[Int(id)].endpoint else { return }
-        if case .send(let n) = io.seal(plaintext, on: peers[Int(id)].link, to: endpoint, now: now) {
+        if case .send(let n) = io.seal(plaintext, on: peers[Int(id)].link, to: endpoint, relay: wrap(id), now: now) {
             peers[Int(id)].traffic.sent(n)
         }
     }
+
+    /// Encrypts `plaintext` for peer `id` straight to `address`, whatever its route (path probes).
+    func send(_ plaintext: UnsafeRawBufferPointer, to id: PortID, at address: SocketAddress, now: Nanoseconds) {
+        guard peers[Int(id)].link.isEstablished(now: now) else { return }
+        if case .send(let n) = io.seal(plaintext, on: peers[Int(id)].link, to: io.socket.adapt(address), now: now) {
+            peers[Int(id)].traffic.sent(n)
+        }
+    }
+
+    /// Whether peer `id` has a session that can carry data now.
+    func isEstablished(_ id: PortID, now: Nanoseconds) -> Bool { peers[Int(id)].link.isEstablished(now: now) }
+
+    /// When peer `id`'s last handshake completed.
+    func lastHandshake(_ id: PortID) -> Nanoseconds? { peers[Int(id)].link.lastHandshake }
 
     /// Timers: handshake-flood detection, each peer's link timers, and silence. `onSilent` is
     /// called (and the peer marked down) for an up peer silent longer than `silenceTimeout`.
@@ -141,7 +235,7 @@ public final class PeerHub {
     /// Sends whatever the peer's link has queued (data held during a handshake, timer messages).
     private func drain(_ id: PortID, now: Nanoseconds) {
         guard let endpoint = peers[Int(id)].endpoint else { return }
-        io.drain(peers[Int(id)].link, to: endpoint, now: now)
+        io.drain(peers[Int(id)].link, to: endpoint, relay: wrap(id), now: now)
     }
 
     /// Sends the outgoing batch.
@@ -157,7 +251,7 @@ public final class PeerHub {
 
     /// Port rows for status output.
     func statusRows(now: Nanoseconds, macs: (PortID) -> Int) -> [SwitchStatus.Port] {
-        peers.indices.map { i in
+        peers.indices.filter { peers[$0].isMember }.map { i in
             let id = PortID(i)
             let p = peers[i]
             return SwitchStatus.Port(

@@ -1,80 +1,388 @@
 import LanyardCore
 import LanyardLinux
+import LanyardWireGuard
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The default TAP MTU. A full frame must cross a 1500-byte underlay unfragmented, even over IPv6:
-/// 1500 − 40 (IPv6) − 8 (UDP) − 32 (WireGuard header 16 + tag 16) = 1420 bytes of plaintext,
-/// which WireGuard pads to a multiple of 16, so at most 1408. The plaintext is Lanyard's 4-byte
-/// header + the 14-byte Ethernet header + a 4-byte 802.1Q tag that a VLAN on the TAP may add +
-/// the payload: 1408 − 22 = 1386.
-public let defaultTapMTU = 1386
+/// The default TAP MTU. A full frame must cross a 1500-byte underlay unfragmented, over IPv6 and
+/// through the relay: 1500 − 40 (IPv6) − 8 (UDP) − 24 (relay header) − 32 (WireGuard header 16 +
+/// tag 16) = 1396 bytes of plaintext, which WireGuard pads to a multiple of 16, so at most 1392.
+/// The plaintext is Lanyard's 4-byte header + the 14-byte Ethernet header + a 4-byte 802.1Q tag
+/// that a VLAN on the TAP may add + the payload: 1392 − 22 = 1370. (Frames through the switch
+/// carry 4 more bytes, the origin's id, but no relay header.)
+public let defaultTapMTU = 1370
 
-/// A port: frames from a TAP device go to the switch over one WireGuard session, and back.
+/// A port: frames from a TAP device go to the other members, and back. Unicast to a member goes
+/// on an end-to-end session with it (direct when a probed path answers, else sealed through the
+/// switch's relay); broadcast, multicast and frames for MACs not yet known go through the switch
+/// on the port's own session with it, as does everything when the switch runs `--relay-all`.
 public final class PortNode {
     let name: String
     let tap: TunDevice
+    let io: BatchedSocket
     let hub: HubConnection
+    let members: PeerHub
     let logger: Logger
+    let publicKey: PublicKey
 
-    public init(name: String, tap: TunDevice, hub: HubConnection, logger: Logger) {
+    /// What the port knows of one other member.
+    struct Member {
+        var switchID: UInt32
+        var name: String
+        let publicKey: PublicKey
+        /// Source MACs the switch vouched this member may use.
+        var allowedMACs: Set<MACAddress>
+        var path = PathSelector<SocketAddress>()
+        var shownPath: PathSelector<SocketAddress>.Path = .relayed
+        var lastActivity: Nanoseconds = 0
+        var handshakeKickedAt: Nanoseconds?
+        var lastVouch: Nanoseconds?
+        var isActive = false
+    }
+
+    /// Set by the switch's welcome when it offers direct paths.
+    private var directory: LanyardMessage.Welcome.Directory?
+    /// MAC → the switch's member id, learned only from what the switch vouched for.
+    private var macs = MACTable(configuration: .init(agingTime: .seconds(300), maxMACsPerPort: 64, maxEntries: 65_536))
+    private var known: [Member?] = []
+    private var localBySwitchID: [UInt32: PortID] = [:]
+    private var localByKey: [PublicKey: PortID] = [:]
+    private var active: [PortID] = []
+    private var lastLookup: [UInt32: Nanoseconds] = [:]
+    private var nextIdleSweep: Nanoseconds = 0
+    private var drops = ReasonCounters<DatagramDropReason>()
+    /// Sessions unused this long are ended (keys wiped); the next frame starts a new one.
+    static let idleTeardown: Nanoseconds = .seconds(180)
+    static let unknownOrigin: UInt32 = 0xFFFF_FFFF
+
+    public init(name: String, tap: TunDevice, hub: HubConnection, members: PeerHub, publicKey: PublicKey, logger: Logger) {
         self.name = name
         self.tap = tap
+        self.io = hub.io
         self.hub = hub
+        self.members = members
+        self.publicKey = publicKey
         self.logger = logger
     }
 
     public var isRegistered: Bool { hub.registration.isRegistered }
 
-    /// TAP → switch: reads every frame ready (up to a batch) and sends them encrypted.
+    // MARK: TAP → network
+
+    /// Reads every frame ready (up to a batch) and sends each on its way.
     public func tapReadable(now: Nanoseconds) throws(SystemError) {
         let registered = isRegistered
-        try tap.readPackets(limit: 64, headroom: LanyardMessage.headerLength) { region in
+        try tap.readPackets(limit: 64, headroom: 8) { region in
+            let frame = UnsafeRawBufferPointer(rebasing: region[8...])
+            if directory != nil, frame.count >= 14, let local = member(for: frame, now: now) {
+                if members.isEstablished(local, now: now) {
+                    let message = UnsafeMutableRawBufferPointer(rebasing: region[4...])
+                    LanyardMessage.writeHeader(.frame, bodyLength: frame.count, into: message)
+                    members.send(UnsafeRawBufferPointer(message), to: local, now: now)
+                    noteActivity(local, now: now)
+                    return
+                }
+                kickHandshake(local, now: now)
+            }
             guard registered else { return }
-            LanyardMessage.writeHeader(.frame, bodyLength: region.count - LanyardMessage.headerLength, into: region)
+            LanyardMessage.writeHeader(.switchedFrame, bodyLength: frame.count + 4, into: region)
+            region.storeBytes(of: Self.unknownOrigin, toByteOffset: 4, as: UInt32.self)
             hub.seal(UnsafeRawBufferPointer(region), now: now)
         }
+        members.flush()
         hub.flush()
     }
 
-    /// Switch → TAP.
+    /// The member behind a unicast frame's destination, if known; asks the switch about a member
+    /// seen but not yet introduced.
+    private func member(for frame: UnsafeRawBufferPointer, now: Nanoseconds) -> PortID? {
+        let destination = MACAddress(bytes: frame, offset: 0)
+        guard !destination.isMulticast, let switchID = macs.port(of: destination, now: now) else { return nil }
+        if let local = localBySwitchID[switchID] { return local }
+        lookUp(.id(switchID), key: switchID, now: now)
+        return nil
+    }
+
+    /// Starts an end-to-end handshake (at most every 5 s per member); frames meanwhile go through the switch.
+    private func kickHandshake(_ local: PortID, now: Nanoseconds) {
+        if let t = known[Int(local)]?.handshakeKickedAt, now &- t < .seconds(5) { return }
+        known[Int(local)]?.handshakeKickedAt = now
+        noteActivity(local, now: now)
+        LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(0)).withUnsafeBytes { members.send($0, to: local, now: now) }
+    }
+
+    private func lookUp(_ request: LookupRequest, key: UInt32, now: Nanoseconds) {
+        guard isRegistered else { return }
+        if let t = lastLookup[key], now &- t < .seconds(2) { return }
+        if lastLookup.count > 4096 { lastLookup.removeAll(keepingCapacity: true) }
+        lastLookup[key] = now
+        LanyardMessage.encode(.lookup, body: request.bytes).withUnsafeBytes { hub.seal($0, now: now) }
+    }
+
+    private func noteActivity(_ local: PortID, now: Nanoseconds) {
+        guard var m = known[Int(local)] else { return }
+        m.lastActivity = now
+        m.path.noteActivity(now: now)
+        if !m.isActive { m.isActive = true; active.append(local) }
+        known[Int(local)] = m
+    }
+
+    // MARK: Network → TAP
+
+    /// Everything readable on the socket: the switch's session, relayed and direct member datagrams.
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
-        try hub.receive(now: now) { deliver($0, now: now) }
+        try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+            let from = sender()
+            if from == hub.endpoint {
+                if RelayHeader.isRelay(bytes) { relayed(bytes, now: now) } else { hub.handle(bytes, from: { from }, now: now) { fromSwitch($0, now: now) } }
+            } else {
+                members.handle(bytes, from: { from }, arrival: nil, expected: nil, now: now) { fromMember($0, $1, $2, now: now) }
+            }
+        }
         try tap.flushWrites()
     }
 
-    private func deliver(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
+    private func relayed(_ bytes: UnsafeRawBufferPointer, now: Nanoseconds) {
+        guard bytes.count >= RelayHeader.minimumLength else { drops.record(.tooShort); return }
+        guard let local = localBySwitchID[RelayHeader.memberID(bytes)] else { drops.record(.relayFromNonMember); return }
+        let inner = UnsafeRawBufferPointer(rebasing: bytes[RelayHeader.length...])
+        members.handle(inner, from: { self.hub.endpoint }, arrival: .relayed, expected: local, now: now) { fromMember($0, $1, $2, now: now) }
+    }
+
+    private func fromMember(_ plaintext: UnsafeRawBufferPointer, _ local: PortID, _ arrival: PeerHub.Arrival, now: Nanoseconds) {
+        let header: LanyardMessage.Header
+        do { header = try LanyardMessage.parse(plaintext) } catch { drops.record(.lanyardMalformed); return }
+        let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
+        guard let m = known[Int(local)] else { return }
+        switch header.kind {
+        case .frame:
+            guard body.count >= 14 else { drops.record(.lanyardMalformed); return }
+            let source = MACAddress(bytes: body, offset: 6)
+            guard m.allowedMACs.contains(source) else {
+                drops.record(.macNotVouched)
+                askVouch(local, source, now: now)
+                return
+            }
+            _ = macs.learn(source, on: m.switchID, now: now)
+            noteActivity(local, now: now)
+            try? tap.writeCoalescing(body)
+        case .ping:
+            guard body.count == 8 else { drops.record(.lanyardMalformed); return }
+            noteActivity(local, now: now)
+            let probe = body.loadUnaligned(as: UInt64.self)
+            if probe == 0 { return } // a handshake kick, nothing to answer
+            let pong = LanyardMessage.encode(.pong, body: Array(body))
+            if case .direct(let address) = arrival {
+                known[Int(local)]?.path.pingReceived(from: address, now: now)
+                pong.withUnsafeBytes { members.send($0, to: local, at: address, now: now) }
+            } else {
+                pong.withUnsafeBytes { members.send($0, to: local, now: now) }
+            }
+        case .pong:
+            guard body.count == 8, case .direct(let address) = arrival else { return }
+            let probe = body.loadUnaligned(as: UInt64.self)
+            known[Int(local)]?.path.pongReceived(from: address, probeID: probe, now: now)
+            updateRoute(local, now: now)
+        case .bye:
+            break
+        default:
+            drops.record(.notAFrame)
+        }
+    }
+
+    /// Asks the switch whether member `local` may use `mac` (at most once a second per member).
+    private func askVouch(_ local: PortID, _ mac: MACAddress, now: Nanoseconds) {
+        guard let m = known[Int(local)], isRegistered else { return }
+        if let t = m.lastVouch, now &- t < .seconds(1) { return }
+        known[Int(local)]?.lastVouch = now
+        LanyardMessage.encode(.vouch, body: VouchRequest(id: m.switchID, mac: mac).bytes).withUnsafeBytes { hub.seal($0, now: now) }
+    }
+
+    private func fromSwitch(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) {
         let header: LanyardMessage.Header
         do { header = try LanyardMessage.parse(plaintext) } catch { hub.drops.record(.lanyardMalformed); return }
         let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
         switch header.kind {
+        case .switchedFrame:
+            guard body.count >= 4 + 14 else { hub.drops.record(.lanyardMalformed); return }
+            let origin = readBigEndianUInt32(body, at: 0)
+            let frame = UnsafeRawBufferPointer(rebasing: body[4...])
+            if directory != nil, origin != Self.unknownOrigin, origin != directory?.memberID {
+                let source = MACAddress(bytes: frame, offset: 6)
+                if !source.isMulticast {
+                    _ = macs.learn(source, on: origin, now: now)
+                    if let local = localBySwitchID[origin] { known[Int(local)]?.allowedMACs.insert(source) }
+                }
+            }
+            try? tap.writeCoalescing(frame)
         case .frame:
             try? tap.writeCoalescing(body)
         case .welcome:
             guard let welcome = try? LanyardMessage.Welcome(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
-            hub.registration.keepaliveInterval = .seconds(Double(welcome.keepaliveSeconds))
-            hub.registration.silenceTimeout = .seconds(Double(welcome.silenceTimeoutSeconds))
-            if !isRegistered { logger.notice("registered with switch \(hub.hubAddress) (\(hub.endpoint))") }
-            hub.registration.welcomed(now: now)
+            welcomed(welcome, now: now)
+        case .member:
+            guard let info = try? MemberInfo(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
+            introduced(info, now: now)
+        case .memberGone:
+            guard let key = try? PublicKey(rawValue: Array(body)) else { hub.drops.record(.lanyardMalformed); return }
+            forget(key)
         case .pong:
             break
         case .bye:
-            logger.notice("the switch is shutting down; will register again when it is back")
+            logger.notice("the switch is shutting down; will register again when it is back (direct paths stay up)")
             hub.registration.hubLeft(now: now)
-        case .hello, .ping, .config:
+        case .hello, .ping, .config, .lookup, .endpoints, .vouch:
             hub.drops.record(.notAFrame)
         }
     }
 
-    /// Keepalives, silence detection, re-registration.
-    public func tick(now: Nanoseconds) { hub.tick(now: now) }
+    private func welcomed(_ welcome: LanyardMessage.Welcome, now: Nanoseconds) {
+        hub.registration.keepaliveInterval = .seconds(Double(welcome.keepaliveSeconds))
+        hub.registration.silenceTimeout = .seconds(Double(welcome.silenceTimeoutSeconds))
+        if !isRegistered {
+            logger.notice("registered with switch \(hub.hubAddress) (\(hub.endpoint))\(welcome.directory == nil ? "; every frame goes through the switch (--relay-all)" : "")")
+        }
+        hub.registration.welcomed(now: now)
+        directory = welcome.directory
+        guard let d = welcome.directory else { return }
+        members.relaySender = RelaySender(key: d.relayKey)
+        let own = localCandidateAddresses(port: io.socket.localAddress.port, family: io.socket.family, excluding: [tap.name])
+        LanyardMessage.encode(.endpoints, body: CandidateList(own).bytes).withUnsafeBytes { hub.seal($0, now: now) }
+        // The switch may have restarted with other ids: ask again about every member known.
+        lastLookup.removeAll()
+        for m in known.compactMap({ $0 }) {
+            LanyardMessage.encode(.lookup, body: LookupRequest.publicKey(m.publicKey.rawValue).bytes).withUnsafeBytes { hub.seal($0, now: now) }
+        }
+    }
 
-    /// Tells the switch this port is leaving.
-    public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
+    /// The switch described a member (our lookup's answer, or the rendezvous: it wants us).
+    private func introduced(_ info: MemberInfo, now: Nanoseconds) {
+        guard let d = directory, info.id != d.memberID, let key = try? PublicKey(rawValue: info.publicKey), key != publicKey else { return }
+        let local: PortID
+        if let l = localByKey[key] {
+            local = l
+            if let old = known[Int(l)]?.switchID, old != info.id, localBySwitchID[old] == l { localBySwitchID[old] = nil }
+        } else {
+            local = members.add(AuthorizedPeer(name: info.name, publicKey: key))
+            while known.count <= Int(local) { known.append(nil) }
+            known[Int(local)] = Member(switchID: info.id, name: info.name, publicKey: key, allowedMACs: [])
+            localByKey[key] = local
+            logger.info("member \(info.name) introduced by the switch")
+        }
+        localBySwitchID[info.id] = local
+        guard var m = known[Int(local)] else { return }
+        m.switchID = info.id
+        m.name = info.name
+        m.allowedMACs.formUnion(info.pinnedMACs)
+        m.allowedMACs.formUnion(info.learnedMACs)
+        for mac in info.pinnedMACs { macs.pin(mac, to: info.id) }
+        let reachable = info.candidates.map(SocketAddress.init).filter { io.socket.family == AF_INET6 || $0.family == AF_INET }
+        m.path.add(reachable.prefix(1), origin: .observed, now: now)
+        m.path.add(reachable.dropFirst(), origin: .local, now: now)
+        known[Int(local)] = m
+        updateRoute(local, now: now)
+        if info.isRendezvous { noteActivity(local, now: now) }
+    }
 
-    /// A snapshot for `lanyard status`.
+    /// The switch says a member was removed: end every session with it.
+    private func forget(_ key: PublicKey) {
+        guard let local = localByKey[key], let m = known[Int(local)] else { return }
+        logger.notice("member \(m.name) removed from the network: sessions ended")
+        members.remove(local)
+        macs.removePort(m.switchID)
+        if localBySwitchID[m.switchID] == local { localBySwitchID[m.switchID] = nil }
+        localByKey[key] = nil
+        known[Int(local)] = nil
+        active.removeAll { $0 == local }
+    }
+
+    /// Points the member's session at its chosen path and logs a change.
+    private func updateRoute(_ local: PortID, now: Nanoseconds) {
+        guard let m = known[Int(local)] else { return }
+        let path = m.path.path(now: now)
+        switch path {
+        case .direct(let e): members.setRoute(local, endpoint: e, relayMember: nil)
+        case .relayed: members.setRoute(local, endpoint: hub.endpoint, relayMember: m.switchID)
+        }
+        if path != m.shownPath {
+            known[Int(local)]?.shownPath = path
+            switch path {
+            case .direct(let e):
+                logger.info("\(m.name): direct path \(e) (rtt \(m.path.rtt(now: now).map { String(Double($0) / 1e6) } ?? "?") ms)")
+            case .relayed: logger.info("\(m.name): direct path lost, through the switch's relay")
+            }
+        }
+    }
+
+    // MARK: Timers
+
+    /// Keepalives and re-registration with the switch; probes and path choice for active members.
+    public func tick(now: Nanoseconds) {
+        hub.tick(now: now)
+        var i = 0
+        while i < active.count {
+            let local = active[i]
+            guard var m = known[Int(local)], m.path.isActive(now: now) else {
+                known[Int(local)]?.isActive = false
+                active.swapAt(i, active.count - 1)
+                active.removeLast()
+                continue
+            }
+            if members.isEstablished(local, now: now) {
+                m.path.probes(now: now) { endpoint, probe in
+                    LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(probe)).withUnsafeBytes {
+                        members.send($0, to: local, at: endpoint, now: now)
+                    }
+                }
+            }
+            known[Int(local)] = m
+            updateRoute(local, now: now)
+            i += 1
+        }
+        if now >= nextIdleSweep {
+            nextIdleSweep = now + .seconds(30)
+            for (i, m) in known.enumerated() where m != nil && now &- m!.lastActivity > Self.idleTeardown && members.lastHandshake(PortID(i)) != nil {
+                members.peers[i].link.wipeIfPossible()
+            }
+        }
+        members.housekeeping(now: now, silenceTimeout: .max) { _ in }
+        members.flush()
+    }
+
+    /// Tells the switch and the members with a session that this port is leaving.
+    public func sayGoodbye(now: Nanoseconds) {
+        LanyardMessage.encode(.bye).withUnsafeBytes { bye in
+            for (i, m) in known.enumerated() where m != nil && members.isEstablished(PortID(i), now: now) {
+                members.send(bye, to: PortID(i), now: now)
+            }
+        }
+        members.flush()
+        hub.sayGoodbye(now: now)
+    }
+
+    /// A snapshot for `lanyard status`: the switch session, then each member known.
     public func status(now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {
         var s = hub.status(kind: "port", name: name, interface: tap.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
         tap.addDrops(to: &s.drops)
+        for (reason, n) in drops.nonZero + members.drops.nonZero { s.drops[reason.description, default: 0] += n }
+        s.members = known.enumerated().compactMap { i, m in
+            guard let m else { return nil }
+            let id = PortID(i)
+            let established = members.isEstablished(id, now: now)
+            let path = m.path.path(now: now)
+            var endpoint: String?
+            if case .direct(let e) = path { endpoint = e.description }
+            return MemberStatus(
+                name: m.name, publicKey: m.publicKey.base64,
+                path: !established ? "switch" : (endpoint == nil ? "relayed" : "direct"),
+                endpoint: endpoint, rttMilliseconds: m.path.rtt(now: now).map { (Double($0) / 1e4).rounded() / 100 },
+                lastHandshakeSeconds: members.lastHandshake(id).map { seconds(now &- $0) },
+                candidates: m.path.candidates.map { "\($0.endpoint) (\($0.origin.rawValue))" },
+                traffic: members.peers[i].traffic)
+        }
+        s.mode = directory == nil ? "through the switch" : "direct paths"
         return s
     }
 }

@@ -31,4 +31,6 @@ public protocol SecureLink: AnyObject {
     func isEstablished(now: Nanoseconds) -> Bool
     /// When the last handshake completed, on the caller's clock.
     var lastHandshake: Nanoseconds? { get }
+    /// Ends every session and pending handshake (idle teardown); the next `seal` starts anew.
+    func wipeIfPossible()
 }

@@ -107,7 +107,7 @@ public final class ServerNode {
         case .bye:
             logger.info("client \(hub.name(of: id)) left")
             hub.markDown(id)
-        case .frame, .welcome, .pong, .config:
+        case .frame, .welcome, .pong, .config, .switchedFrame, .lookup, .member, .memberGone, .endpoints, .vouch:
             hub.drops.record(.notAFrame)
         }
     }

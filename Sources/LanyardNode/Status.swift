@@ -18,7 +18,16 @@ public struct SwitchStatus: Codable, Sendable {
         public var port: String
         public var ageSeconds: Double
     }
+    /// Traffic the switch relayed, sealed, from one member to another.
+    public struct RelayPair: Codable, Sendable {
+        public var from: String
+        public var to: String
+        public var packets: UInt64
+        public var bytes: UInt64
+    }
     public var kind = "switch"
+    /// "direct paths" or "relay all" (switch only).
+    public var mode: String? = nil
     public var name: String
     public var listen: String
     public var publicKey: String
@@ -26,6 +35,7 @@ public struct SwitchStatus: Codable, Sendable {
     public var macTable: [MACEntry]
     public var datagramDrops: [String: UInt64]
     public var frameDrops: [String: UInt64]
+    public var relayPairs: [RelayPair]? = nil
 }
 
 /// What `lanyard status` shows for a port or tunnel.
@@ -41,6 +51,24 @@ public struct LinkStatus: Codable, Sendable {
     public var lastHeardSeconds: Double?
     public var traffic: TrafficCounters
     public var drops: [String: UInt64]
+    /// A port's view of the other members it has talked to.
+    public var members: [MemberStatus]? = nil
+    /// A port's way to other members: "direct paths" or "through the switch".
+    public var mode: String? = nil
+}
+
+/// One member as a port sees it.
+public struct MemberStatus: Codable, Sendable {
+    public var name: String
+    public var publicKey: String
+    /// "direct", "relayed" (end to end, sealed, through the switch's relay), or "switch"
+    /// (no end-to-end session: frames go through the switch, which reads them).
+    public var path: String
+    public var endpoint: String?
+    public var rttMilliseconds: Double?
+    public var lastHandshakeSeconds: Double?
+    public var candidates: [String]
+    public var traffic: TrafficCounters
 }
 
 /// Counters by reason as a JSON-friendly dictionary keyed by each reason's description.

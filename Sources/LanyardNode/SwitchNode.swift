@@ -1,5 +1,6 @@
 import LanyardCore
 import LanyardLinux
+import LanyardWireGuard
 import Logging
 
 /// Settings of a running switch.
@@ -10,24 +11,39 @@ public struct SwitchSettings: Sendable {
     public var keepaliveInterval: Nanoseconds
     /// A port silent this long is dropped.
     public var silenceTimeout: Nanoseconds
+    /// Offer direct paths and the blind relay (false: `--relay-all`, every frame through the switch).
+    public var directPaths: Bool
 
     public init(name: String, table: MACTable.Configuration = .init(),
-                keepaliveInterval: Nanoseconds = .seconds(5), silenceTimeout: Nanoseconds = .seconds(15)) {
+                keepaliveInterval: Nanoseconds = .seconds(5), silenceTimeout: Nanoseconds = .seconds(15),
+                directPaths: Bool = true) {
         self.name = name
         self.table = table
         self.keepaliveInterval = keepaliveInterval
         self.silenceTimeout = silenceTimeout
+        self.directPaths = directPaths
     }
 }
 
-/// The virtual switch: Lanyard messages from ports (on a `PeerHub`) go through the `SwitchFabric`,
-/// and each copy out is encrypted on the destination port's session. One thread, one socket.
+/// The virtual switch. Broadcast, multicast and unknown unicast from ports (on a `PeerHub`) go
+/// through the `SwitchFabric` and are encrypted again on each destination's session, tagged with
+/// the member they came from. Unicast between two members goes end to end: the switch is their
+/// directory (who is a member, which MACs each may use) and rendezvous (where each might be
+/// reached), and relays their sealed datagrams, which it cannot read, when no direct path works.
+/// With `directPaths` off every frame passes through the fabric, as before direct paths existed.
 public final class SwitchNode {
     let settings: SwitchSettings
     let hub: PeerHub
     let logger: Logger
     var fabric: SwitchFabric
-    let welcome: [UInt8]
+    /// Per member: its relay key and counter window (set at each registration).
+    private var gates: [RelayGate?] = []
+    /// Per member: the addresses it reported for itself.
+    private var localCandidates: [[CandidateAddress]] = []
+    /// Per member: lookups and vouch requests it may make.
+    private var requestBudget: [TokenBucket] = []
+    /// Relayed traffic by (from << 32 | to).
+    private(set) var relayed: [UInt64: TrafficCounters] = [:]
 
     public init(settings: SwitchSettings, hub: PeerHub, pins: [(MACAddress, PortID)], logger: Logger) {
         self.settings = settings
@@ -35,30 +51,73 @@ public final class SwitchNode {
         self.logger = logger
         fabric = SwitchFabric(table: MACTable(configuration: settings.table))
         for (mac, port) in pins { fabric.pin(mac, to: port) }
-        welcome = LanyardMessage.encode(.welcome, body: LanyardMessage.Welcome(
-            keepaliveSeconds: UInt16(clamping: settings.keepaliveInterval / 1_000_000_000),
-            silenceTimeoutSeconds: UInt16(clamping: settings.silenceTimeout / 1_000_000_000)).bytes)
+        growPerMemberState()
+    }
+
+    private func growPerMemberState() {
+        while gates.count < hub.peers.count {
+            gates.append(nil)
+            localCandidates.append([])
+            requestBudget.append(TokenBucket(rate: 20, burst: 40))
+        }
     }
 
     /// Handles everything readable on the socket now, then sends what it produced.
     public func receiveAll(now: Nanoseconds) throws(SystemError) {
-        try hub.receiveAll(now: now) { deliver($0, from: $1, now: now) }
+        try hub.receiveAll(now: now, deliver: { deliver($0, from: $1, now: now) },
+                           relay: { self.relay($0, from: $1) })
     }
 
     /// Timers: keepalives, retries, silence, MAC aging. Call often (every few hundred ms).
     public func housekeeping(now: Nanoseconds) {
-        hub.housekeeping(now: now, silenceTimeout: settings.silenceTimeout) { fabric.removePort($0) }
+        hub.housekeeping(now: now, silenceTimeout: settings.silenceTimeout) { id in
+            fabric.removePort(id)
+            gates[Int(id)] = nil
+        }
         fabric.expire(now: now)
     }
+
+    // MARK: Relay
+
+    /// A sealed port-to-port datagram to pass on unread: from a registered member (by address and
+    /// tag), with a counter not used before, to another registered member; the origin's id goes
+    /// where the destination's was, and the datagram leaves exactly as long as it came.
+    private func relay(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress) {
+        guard settings.directPaths else { hub.drops.record(.relayNotOffered); return }
+        guard bytes.count >= RelayHeader.minimumLength else { hub.drops.record(.tooShort); return }
+        guard let from = hub.peer(at: sender), hub.peers[Int(from)].isUp, gates[Int(from)] != nil else {
+            hub.drops.record(.relayFromNonMember); return
+        }
+        switch gates[Int(from)]!.check(bytes) {
+        case .forged: hub.drops.record(.forgedRelayHeader); return
+        case .replayed: hub.drops.record(.replayedRelayCounter); return
+        case .accept: break
+        }
+        let to = RelayHeader.memberID(bytes)
+        guard Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isUp, let endpoint = hub.peers[Int(to)].endpoint else {
+            hub.drops.record(.relayToUnknownMember); return
+        }
+        hub.io.forward(bytes, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
+        relayed[UInt64(from) << 32 | UInt64(to), default: TrafficCounters()].sent(bytes.count)
+    }
+
+    // MARK: Messages inside port sessions
 
     private func deliver(_ plaintext: UnsafeRawBufferPointer, from id: PortID, now: Nanoseconds) {
         let header: LanyardMessage.Header
         do { header = try LanyardMessage.parse(plaintext) } catch { hub.drops.record(.lanyardMalformed); return }
+        let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
         switch header.kind {
-        case .frame:
+        case .frame, .switchedFrame:
             guard hub.peers[Int(id)].isUp else { hub.drops.record(.portNotRegistered); return }
-            let frame = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
-            // Re-encrypt the Lanyard message as it came, trimmed of padding: no copy of the frame.
+            var frame = body
+            if header.kind == .switchedFrame {
+                guard body.count > 4 else { hub.drops.record(.lanyardMalformed); return }
+                // Mark the origin in place (the plaintext is ours: the receive buffer or scratch).
+                UnsafeMutableRawBufferPointer(mutating: body).storeBytes(of: id.bigEndian, toByteOffset: 0, as: UInt32.self)
+                frame = UnsafeRawBufferPointer(rebasing: body[4...])
+            }
+            // Encrypt the Lanyard message again as it came, trimmed of padding: no copy of the frame.
             let message = UnsafeRawBufferPointer(rebasing: plaintext[0..<header.bodyRange.upperBound])
             switch fabric.decide(frame: frame, ingress: id, now: now) {
             case .drop: return
@@ -71,23 +130,126 @@ public final class SwitchNode {
             }
         case .hello:
             hub.markUp(id, now: now)
-            welcome.withUnsafeBytes { hub.send($0, to: id, now: now) }
+            var directory: LanyardMessage.Welcome.Directory?
+            if settings.directPaths {
+                let gate = RelayGate()
+                gates[Int(id)] = gate
+                directory = .init(memberID: id, relayKey: gate.rawKey)
+            }
+            let welcome = LanyardMessage.Welcome(
+                keepaliveSeconds: UInt16(clamping: settings.keepaliveInterval / 1_000_000_000),
+                silenceTimeoutSeconds: UInt16(clamping: settings.silenceTimeout / 1_000_000_000), directory: directory)
+            LanyardMessage.encode(.welcome, body: welcome.bytes).withUnsafeBytes { hub.send($0, to: id, now: now) }
         case .ping:
             hub.markUp(id, now: now)
-            LanyardMessage.encode(.pong, body: Array(plaintext[header.bodyRange])).withUnsafeBytes { hub.send($0, to: id, now: now) }
+            LanyardMessage.encode(.pong, body: Array(body)).withUnsafeBytes { hub.send($0, to: id, now: now) }
         case .bye:
             logger.info("port \(hub.name(of: id)) left")
             hub.markDown(id)
             fabric.removePort(id)
-        case .welcome, .pong, .config:
+            gates[Int(id)] = nil
+        case .lookup:
+            guard admitRequest(from: id, now: now) else { return }
+            guard let request = try? LookupRequest(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
+            introduce(id, to: request, now: now)
+        case .endpoints:
+            guard let list = try? CandidateList(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
+            localCandidates[Int(id)] = list.candidates
+        case .vouch:
+            guard admitRequest(from: id, now: now) else { return }
+            guard let request = try? VouchRequest(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
+            let subject = request.id
+            guard Int(subject) < hub.peers.count, hub.peers[Int(subject)].isMember, subject != id else {
+                hub.drops.record(.relayToUnknownMember); return
+            }
+            if fabric.vouch(request.mac, for: subject, now: now) {
+                sendMemberInfo(about: subject, to: id, rendezvous: false, now: now)
+            }
+        case .welcome, .pong, .config, .member, .memberGone:
             hub.drops.record(.notAFrame)
         }
+    }
+
+    /// Directory requests are answered only for registered members, within a budget each.
+    private func admitRequest(from id: PortID, now: Nanoseconds) -> Bool {
+        guard settings.directPaths, hub.peers[Int(id)].isUp else { hub.drops.record(.relayNotOffered); return false }
+        guard requestBudget[Int(id)].take(now: now) else { hub.drops.record(.lookupRateLimited); return false }
+        return true
+    }
+
+    /// Answers a lookup: the requester learns who the member is and where it might be; the member,
+    /// if registered, learns the same of the requester (the rendezvous: both probe at once).
+    private func introduce(_ requester: PortID, to request: LookupRequest, now: Nanoseconds) {
+        let target: PortID?
+        switch request {
+        case .id(let t): target = Int(t) < hub.peers.count && hub.peers[Int(t)].isMember ? t : nil
+        case .publicKey(let raw): target = (try? PublicKey(rawValue: raw)).flatMap { hub.directory.id(of: $0) }
+        }
+        guard let target, target != requester else { hub.drops.record(.relayToUnknownMember); return }
+        sendMemberInfo(about: target, to: requester, rendezvous: false, now: now)
+        if hub.peers[Int(target)].isUp { sendMemberInfo(about: requester, to: target, rendezvous: true, now: now) }
+    }
+
+    private func sendMemberInfo(about subject: PortID, to recipient: PortID, rendezvous: Bool, now: Nanoseconds) {
+        let peer = hub.peers[Int(subject)]
+        let authorized = hub.directory.peers[Int(subject)]
+        var candidates: [CandidateAddress] = []
+        if peer.isUp, let observed = peer.endpoint?.candidate { candidates.append(observed) }
+        for c in localCandidates[Int(subject)] where !candidates.contains(c) { candidates.append(c) }
+        let info = MemberInfo(id: subject, isUp: peer.isUp, isRendezvous: rendezvous, publicKey: authorized.publicKey.rawValue,
+                              pinnedMACs: authorized.macs, learnedMACs: fabric.table.macs(of: subject, now: now),
+                              candidates: candidates, name: authorized.name)
+        LanyardMessage.encode(.member, body: info.bytes).withUnsafeBytes { hub.send($0, to: recipient, now: now) }
+    }
+
+    // MARK: Membership changes
+
+    /// Applies a new list of authorized ports while running: ports no longer listed (or listed
+    /// with a different preshared key or pins) are cut off at once and every registered port is
+    /// told to end its sessions with them; new ones may join; everyone else stays connected.
+    /// Returns (added, removed).
+    @discardableResult
+    public func apply(_ list: [AuthorizedPeer], now: Nanoseconds) -> (added: Int, removed: Int) {
+        var wanted: [PublicKey: AuthorizedPeer] = [:]
+        for p in list { wanted[p.publicKey] = p }
+        var removed = 0
+        for i in hub.peers.indices where hub.peers[i].isMember {
+            let current = hub.directory.peers[i]
+            if let w = wanted[current.publicKey], w.presharedKey == current.presharedKey, w.macs == current.macs, w.name == current.name {
+                wanted[current.publicKey] = nil
+                continue
+            }
+            let id = PortID(i)
+            logger.notice("port \(current.name) removed from the network")
+            let gone = LanyardMessage.encode(.memberGone, body: current.publicKey.rawValue)
+            gone.withUnsafeBytes { message in
+                for j in hub.peers.indices where j != i && hub.peers[j].isUp { hub.send(message, to: PortID(j), now: now) }
+            }
+            fabric.deletePort(id)
+            gates[i] = nil
+            localCandidates[i] = []
+            hub.remove(id)
+            removed += 1
+        }
+        var added = 0
+        for p in list where wanted[p.publicKey] != nil {
+            let id = hub.add(p)
+            growPerMemberState()
+            gates[Int(id)] = nil
+            localCandidates[Int(id)] = []
+            requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
+            for mac in p.macs { fabric.pin(mac, to: id) }
+            logger.notice("port \(p.name) added to the network")
+            added += 1
+        }
+        hub.flush()
+        return (added, removed)
     }
 
     /// Tells every registered port that the switch is going away, so they re-register at once.
     public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
 
-    /// A snapshot of ports, MAC table and drop counters.
+    /// A snapshot of ports, MAC table, relayed traffic and drop counters.
     public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
         var macsByPort: [PortID: Int] = [:]
         let table = fabric.table.snapshot()
@@ -95,9 +257,16 @@ public final class SwitchNode {
         let macs = table.map { mac, entry in
             SwitchStatus.MACEntry(mac: mac.description, port: hub.name(of: entry.port), ageSeconds: seconds(now &- entry.lastSeen))
         }
-        return SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
-                            ports: hub.statusRows(now: now) { macsByPort[$0, default: 0] }, macTable: macs,
-                            datagramDrops: countsByName(hub.drops.nonZero),
-                            frameDrops: countsByName(fabric.drops.nonZero))
+        let pairs = relayed.sorted { $0.key < $1.key }.map { key, t in
+            SwitchStatus.RelayPair(from: hub.name(of: PortID(key >> 32)), to: hub.name(of: PortID(key & 0xFFFF_FFFF)),
+                                   packets: t.txPackets, bytes: t.txBytes)
+        }
+        var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
+                             ports: hub.statusRows(now: now) { macsByPort[$0, default: 0] }, macTable: macs,
+                             datagramDrops: countsByName(hub.drops.nonZero),
+                             frameDrops: countsByName(fabric.drops.nonZero))
+        s.mode = settings.directPaths ? "direct paths" : "relay all"
+        s.relayPairs = pairs
+        return s
     }
 }

@@ -48,6 +48,8 @@ public final class WireGuardLink: SecureLink {
 
     public var lastHandshake: Nanoseconds? { peer.stats.lastHandshake?.nanoseconds }
 
+    public func wipeIfPossible() { if peer.hasKeyMaterial { peer.wipe() } }
+
     static func action(_ result: PeerResult) -> LinkAction {
         switch result {
         case .done: return .none
@@ -89,27 +91,57 @@ extension DatagramDropReason {
 }
 
 /// `PeerDirectory` on a `WireGuardResponderDirectory`: one WireGuard peer per authorized peer.
+/// Peers can be added and removed while running; a removed peer's slot is reused by the next add.
 public final class WireGuardPeerDirectory: PeerDirectory {
     let directory: WireGuardResponderDirectory
-    public let peers: [AuthorizedPeer]
-    let links: [WireGuardLink]
-    let idByPeer: [ObjectIdentifier: PortID]
-    let idByKey: [PublicKey: PortID]
+    public private(set) var peers: [AuthorizedPeer] = []
+    private(set) var links: [WireGuardLink] = []
+    private var present: [Bool] = []
+    private var freeSlots: [PortID] = []
+    private var idByPeer: [ObjectIdentifier: PortID] = [:]
+    private var idByKey: [PublicKey: PortID] = [:]
 
     public init(privateKey: PrivateKey, peers: [AuthorizedPeer]) {
-        let directory = WireGuardResponderDirectory(localPrivate: privateKey)
-        self.directory = directory
-        self.peers = peers
-        links = peers.map { peer in
-            WireGuardLink(peer: directory.addPeer(publicKey: peer.publicKey, presharedKey: peer.presharedKey,
-                                                  wallClock: systemWallClock))
-        }
-        idByPeer = Dictionary(uniqueKeysWithValues: links.enumerated().map { (ObjectIdentifier($1.peer), PortID($0)) })
-        idByKey = Dictionary(uniqueKeysWithValues: peers.enumerated().map { ($1.publicKey, PortID($0)) })
+        directory = WireGuardResponderDirectory(localPrivate: privateKey)
+        for peer in peers { _ = add(peer) }
     }
 
     public var publicKeyDescription: String { directory.localPrivate.publicKey.base64 }
     public func link(for peer: PortID) -> SecureLink { links[Int(peer)] }
+    public func isMember(_ id: PortID) -> Bool { Int(id) < present.count && present[Int(id)] }
+    public func id(of key: PublicKey) -> PortID? { idByKey[key] }
+
+    public func add(_ peer: AuthorizedPeer) -> PortID {
+        if let existing = idByKey[peer.publicKey] { return existing }
+        let link = WireGuardLink(peer: directory.addPeer(publicKey: peer.publicKey, presharedKey: peer.presharedKey,
+                                                         wallClock: systemWallClock))
+        let id: PortID
+        if let slot = freeSlots.popLast() {
+            id = slot
+            idByPeer[ObjectIdentifier(links[Int(id)].peer)] = nil
+            peers[Int(id)] = peer
+            links[Int(id)] = link
+            present[Int(id)] = true
+        } else {
+            id = PortID(peers.count)
+            peers.append(peer)
+            links.append(link)
+            present.append(true)
+        }
+        idByPeer[ObjectIdentifier(link.peer)] = id
+        idByKey[peer.publicKey] = id
+        return id
+    }
+
+    public func remove(_ id: PortID) {
+        guard isMember(id) else { return }
+        let i = Int(id)
+        links[i].peer.wipe()
+        directory.removePeer(publicKey: peers[i].publicKey)
+        idByKey[peers[i].publicKey] = nil
+        present[i] = false
+        freeSlots.append(id)
+    }
 
     public func screenInitiation(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], into out: UnsafeMutableRawBufferPointer,
                                  now: Nanoseconds) -> InitiationVerdict {
@@ -124,8 +156,9 @@ public final class WireGuardPeerDirectory: PeerDirectory {
     }
 
     public func peer(owningIndex index: UInt32) -> PortID? {
-        guard let peer = directory.indexAllocator.peer(forIndex: index) else { return nil }
-        return idByPeer[ObjectIdentifier(peer)]
+        guard let peer = directory.indexAllocator.peer(forIndex: index), let id = idByPeer[ObjectIdentifier(peer)],
+              present[Int(id)] else { return nil }
+        return id
     }
 
     public func setUnderLoad(_ underLoad: Bool) { directory.cookieChecker.isUnderLoad = underLoad }

@@ -108,6 +108,10 @@ public final class WireGuardPeer {
         return .error(error)
     }
 
+    /// Ends every session and pending handshake at once (the peer was removed or went idle);
+    /// its indices are released and its keys zeroed.
+    public func wipe() { clearAllKeys() }
+
     /// Erases every session and handshake state (keys are zeroed as keypairs deinit).
     func clearAllKeys() {
         for keypair in [current, previous, next] { if let keypair { allocator.release(keypair.localIndex) } }

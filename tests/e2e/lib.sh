@@ -22,7 +22,7 @@ check() {
     local name=$1; shift
     if "$@" >"$WORK/check.out" 2>&1; then
         PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$name"
-        grep -E '^(sent|iperf|ICMP|pattern|replayed|unknown|frames|a -> b|sha256|wg |source|spoofed|client-to-client|server loss|reconnected|client without|gw1)' "$WORK/check.out" | sed 's/^/      . /'
+        grep -E '^(sent|iperf|ICMP|pattern|replayed|unknown|frames|a -> b|sha256|wg |source|spoofed|client-to-client|server loss|reconnected|client without|gw1|path|relay|forged|member|switch )' "$WORK/check.out" | sed 's/^/      . /'
     else
         FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name"); printf 'FAIL  %s\n' "$name"
         sed 's/^/      | /' "$WORK/check.out" | tail -n 25
@@ -61,6 +61,29 @@ make_underlay() {
         inns "$name" ip link set u0 up
         i=$((i + 1))
     done
+}
+
+# make_link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces (either made, and
+# added to NAMESPACES for cleanup, if it does not exist yet): IF1 with ADDR1 (CIDR) in NS1, IF2
+# with ADDR2 in NS2, both up. For topologies beyond the one bridge, e.g. a LAN behind a NAT router.
+LINKS=0
+make_link() {
+    local n
+    for n in "$1" "$4"; do
+        [[ " ${NAMESPACES[*]} " == *" $n "* ]] && continue
+        ip netns add "$(ns "$n")"; NAMESPACES+=("$n")
+        inns "$n" ip link set lo up
+    done
+    LINKS=$((LINKS + 1))
+    ip link add "${PFX}l$LINKS" type veth peer name "${PFX}m$LINKS"
+    ip link set "${PFX}l$LINKS" netns "$(ns "$1")"
+    ip link set "${PFX}m$LINKS" netns "$(ns "$4")"
+    inns "$1" ip link set "${PFX}l$LINKS" name "$2"
+    inns "$4" ip link set "${PFX}m$LINKS" name "$5"
+    inns "$1" ip addr add "$3" dev "$2"
+    inns "$4" ip addr add "$6" dev "$5"
+    inns "$1" ip link set "$2" up
+    inns "$4" ip link set "$5" up
 }
 
 # start NAME NS LOGFILE CMD...: starts CMD in namespace NS in the background, remembers its pid.

@@ -60,10 +60,14 @@ struct PortCommand: ParsableCommand {
             let control = try ControlServer(path: daemon.controlPath(default: "port-\(device.name)"))
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk)
             let name = daemon.name ?? device.name
-            let hub = HubConnection(hubAddress: self.switch, endpoint: endpoint, socket: socket, link: link,
+            let io = BatchedSocket(socket)
+            let hub = HubConnection(hubAddress: self.switch, endpoint: endpoint, io: io, link: link,
                                     registration: Registration(now: monotonicNanoseconds()),
                                     helloBody: Array(name.utf8.prefix(64)), logger: logger)
-            let node = PortNode(name: name, tap: device, hub: hub, logger: logger)
+            // End-to-end sessions with other members: only those the switch introduces get in.
+            let members = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: []), io: io,
+                                  followsRoaming: false, logger: logger)
+            let node = PortNode(name: name, tap: device, hub: hub, members: members, publicKey: key.publicKey, logger: logger)
             logger.notice("port \(device.name) up; switch \(self.switch); public key \(key.publicKey.base64)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: device.fileDescriptor) { try node.tapReadable(now: $0) },

@@ -16,6 +16,10 @@ struct SwitchCommand: ParsableCommand {
           PublicKey = <output of lanyard pubkey>
           PresharedKey = <optional, from lanyard genpsk>
           MACAddress = 02:00:00:00:00:01   # optional, repeatable: MACs only this port may use
+
+        Unicast between two ports goes end to end: direct when a path between them answers,
+        otherwise sealed through this switch's relay, which cannot read it. SIGHUP re-reads the
+        ports file: new ports may join, removed ones are cut off, everyone else stays connected.
         """)
 
     @Option(help: "Where to listen: [ADDRESS:]PORT. IPv6 as [ADDRESS]:PORT. Default: all addresses, IPv4 and IPv6.")
@@ -45,6 +49,10 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "Seconds of silence after which a port is dropped.")
     var silenceTimeout: Int = 15
 
+    @Flag(help: ArgumentHelp("Carry every frame through the switch (no end-to-end sessions between ports).",
+                             discussion: "For operators who must see or filter all traffic at one place; costs the switch a decryption and an encryption per frame and halves throughput."))
+    var relayAll = false
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -59,11 +67,7 @@ struct SwitchCommand: ParsableCommand {
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.switch")
         let key = try KeyFiles.privateKey(at: privateKey)
-        let list: [AuthorizedPeer]
-        do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
-            throw CommandFailure("\(ports): \(error)")
-        }
-        guard !list.isEmpty else { throw CommandFailure("\(ports) lists no [Port]: nobody could join.") }
+        let list = try readPorts()
         try runDaemon {
             let address = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
             let socket = try UDPSocket(bindTo: address)
@@ -73,7 +77,8 @@ struct SwitchCommand: ParsableCommand {
                 name: daemon.name ?? "switch",
                 table: .init(agingTime: .seconds(macAging), maxMACsPerPort: maxMacsPerPort,
                              maxEntries: maxMacs, moveHoldTime: .seconds(macMoveHold)),
-                keepaliveInterval: .seconds(Double(keepalive)), silenceTimeout: .seconds(Double(silenceTimeout)))
+                keepaliveInterval: .seconds(Double(keepalive)), silenceTimeout: .seconds(Double(silenceTimeout)),
+                directPaths: !relayAll)
             let directory = WireGuardPeerDirectory(privateKey: key, peers: list)
             let pins = list.enumerated().flatMap { i, port in port.macs.map { ($0, PortID(i)) } }
             let node = SwitchNode(settings: settings, hub: PeerHub(directory: directory, socket: socket, logger: logger),
@@ -84,9 +89,27 @@ struct SwitchCommand: ParsableCommand {
                 sources: [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
+                reload: {
+                    do {
+                        let (added, removed) = node.apply(try readPorts(), now: monotonicNanoseconds())
+                        logger.notice("reloaded \(ports): \(added) ports added, \(removed) removed")
+                    } catch {
+                        logger.error("reload failed, nothing changed: \(error)")
+                    }
+                },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
         }
+    }
+
+    /// Reads and checks the ports file.
+    func readPorts() throws -> [AuthorizedPeer] {
+        let list: [AuthorizedPeer]
+        do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
+            throw CommandFailure("\(ports): \(error)")
+        }
+        guard !list.isEmpty else { throw CommandFailure("\(ports) lists no [Port]: nobody could join.") }
+        return list
     }
 }
