@@ -49,10 +49,12 @@ public enum WireMessage {
     /// Header (16) + tag (16): the smallest transport message, a keepalive.
     public static let transportMinimumLength = 32
 
-    /// The receiver index of a type 2, 3 or 4 message (little-endian at offset 4, or 4 for cookies too).
+    /// The receiver index of a type 2, 3 or 4 message, little-endian: at offset 8 in a response
+    /// (after the responder's own index), at offset 4 in a cookie reply or transport message.
     @inline(__always)
     public static func receiverIndex(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24
+        let at = bytes[0] == response ? 8 : 4
+        return UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
 
     /// Where to decrypt a message: a data message in place (its body, after the 16-byte header,

@@ -171,7 +171,7 @@ public final class PortNode {
         case .ping:
             guard body.count == 8 else { drops.record(.lanyardMalformed); return }
             noteActivity(local, now: now)
-            let probe = body.loadUnaligned(as: UInt64.self)
+            let probe = UInt64(bigEndian: body.loadUnaligned(as: UInt64.self))
             if probe == 0 { return } // a handshake kick, nothing to answer
             let pong = LanyardMessage.encode(.pong, body: Array(body))
             if case .direct(let address) = arrival {
@@ -182,7 +182,8 @@ public final class PortNode {
             }
         case .pong:
             guard body.count == 8, case .direct(let address) = arrival else { return }
-            let probe = body.loadUnaligned(as: UInt64.self)
+            let probe = UInt64(bigEndian: body.loadUnaligned(as: UInt64.self))
+            logger.trace("pong \(probe) from \(m.name) at \(address)")
             known[Int(local)]?.path.pongReceived(from: address, probeID: probe, now: now)
             updateRoute(local, now: now)
         case .bye:
@@ -332,6 +333,7 @@ public final class PortNode {
             }
             if members.isEstablished(local, now: now) {
                 m.path.probes(now: now) { endpoint, probe in
+                    logger.trace("probe \(probe) to \(m.name) at \(endpoint)")
                     LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(probe)).withUnsafeBytes {
                         members.send($0, to: local, at: endpoint, now: now)
                     }

@@ -112,7 +112,7 @@ start_switch() { # [extra args]
 start_port() { # NAME SUFFIX [extra args]
     local n=$1 i=$2; shift 2
     start "port-$n" "$n" "$LANYARD" port --switch 192.0.2.1:51820 --switch-key "$SWPUB" \
-        --private-key "$WORK/$n.key" --tap "tap$n" --name "${PFX}-$n" --log-level debug \
+        --private-key "$WORK/$n.key" --tap "tap$n" --name "${PFX}-$n" --log-level "${PORT_LOG_LEVEL:-info}" \
         --address "198.51.100.$i/24" --address "2001:db8:2::$i/64" "$@"
 }
 kill_switch() {
@@ -350,4 +350,8 @@ relay_all_transfer_check() {
 }
 check "--relay-all: 2 MB a -> b through the switch, SHA-256 matches" relay_all_transfer_check
 
+# A new feature's failures are easier to read with the daemons' last words (the logs go with $WORK).
+if [ "$FAILED" -gt 0 ]; then
+    for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 15 "$f"; }; done
+fi
 summary
