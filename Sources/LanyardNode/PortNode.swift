@@ -311,7 +311,7 @@ public final class PortNode {
             known[Int(local)]?.shownPath = path
             switch path {
             case .direct(let e):
-                logger.info("\(m.name): direct path \(e) (rtt \(m.path.rtt(now: now).map { String(Double($0) / 1e6) } ?? "?") ms)")
+                logger.info("\(m.name): direct path \(e) (rtt \(m.path.rtt(now: now).map { String((Double($0) / 1e4).rounded() / 100) } ?? "?") ms)")
             case .relayed: logger.info("\(m.name): direct path lost, through the switch's relay")
             }
         }

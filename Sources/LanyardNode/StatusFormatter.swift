@@ -10,7 +10,7 @@ public enum StatusFormatter {
     }
 
     static func text(_ s: SwitchStatus) -> String {
-        var out = "\(s.kind) \(s.name)  listening on \(s.listen)\n  public key: \(s.publicKey)\n\n"
+        var out = "\(s.kind) \(s.name)  listening on \(s.listen)\(s.mode.map { "  (\($0))" } ?? "")\n  public key: \(s.publicKey)\n\n"
         out += table(["Port", "State", "Endpoint", "Up (s)", "Heard (s)", "MACs", "Rx pkts", "Rx bytes", "Tx pkts", "Tx bytes"],
                      s.ports.map { p in
                          [p.name, p.state, p.endpoint ?? "-", p.connectedSeconds.map { String($0) } ?? "-",
@@ -25,6 +25,10 @@ public enum StatusFormatter {
             out += "\nMAC address table (\(s.macTable.count) entries)\n"
             out += table(["MAC", "Port", "Age (s)"], s.macTable.map { [$0.mac, $0.port, String($0.ageSeconds)] })
         }
+        if let pairs = s.relayPairs, !pairs.isEmpty {
+            out += "\nRelayed (sealed, not readable by the switch)\n"
+            out += table(["From", "To", "Packets", "Bytes"], pairs.map { [$0.from, $0.to, String($0.packets), String($0.bytes)] })
+        }
         out += "\nDrops\n"
         let drops = s.datagramDrops.map { ("datagram: " + $0.key, $0.value) } + s.frameDrops.map { ("frame: " + $0.key, $0.value) }
         out += drops.isEmpty ? "  none\n" : table(["Reason", "Count"], drops.sorted { $0.0 < $1.0 }.map { [$0.0, String($0.1)] })
@@ -36,6 +40,15 @@ public enum StatusFormatter {
         out += "  public key: \(l.publicKey)\n  peer: \(l.peerPublicKey)\n  endpoint: \(l.endpoint ?? "(none yet)")\n"
         out += "  latest handshake: \(l.lastHandshakeSeconds.map { "\($0) s ago" } ?? "none")\n"
         out += "  transfer: \(l.traffic.rxBytes) B received (\(l.traffic.rxPackets) pkts), \(l.traffic.txBytes) B sent (\(l.traffic.txPackets) pkts)\n"
+        if let members = l.members {
+            out += "  members (\(l.mode ?? "direct paths")): \(members.isEmpty ? "none known yet" : "")\n"
+            if !members.isEmpty {
+                out += table(["Member", "Path", "Endpoint", "RTT (ms)", "Handshake (s)", "Rx bytes", "Tx bytes"], members.map { m in
+                    [m.name, m.path, m.endpoint ?? "-", m.rttMilliseconds.map { String($0) } ?? "-",
+                     m.lastHandshakeSeconds.map { String($0) } ?? "-", String(m.traffic.rxBytes), String(m.traffic.txBytes)]
+                }).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+            }
+        }
         if !l.drops.isEmpty {
             out += "  drops: " + l.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
         }

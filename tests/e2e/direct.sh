@@ -46,7 +46,9 @@ done
 
 # cut_direct on|off: on ra, drop UDP between the two NATs' public addresses (both directions,
 # as forwarded for a), so only the a <-> b direct path dies and the switch stays reachable.
+# Idempotent: "on" twice leaves one copy of the rules, "off" when off does nothing.
 cut_direct() {
+    inns ra nft delete table inet "${PFX}cut" 2>/dev/null
     if [ "$1" = on ]; then
         inns ra nft -f - <<NFT
 table inet ${PFX}cut {
@@ -57,8 +59,6 @@ table inet ${PFX}cut {
     }
 }
 NFT
-    else
-        inns ra nft delete table inet "${PFX}cut"
     fi
 }
 
@@ -107,7 +107,7 @@ SWSOCK=/run/lanyard/${PFX}-sw.sock
 start_switch() { # [extra args]
     start switch sw "$LANYARD" switch --listen 51820 --private-key "$WORK/sw.key" --ports "$WORK/ports.conf" \
         --name "${PFX}-sw" --log-level debug "$@"
-    wait_until 5 sw_json >/dev/null
+    wait_until 5 sw_json >/dev/null && kill -0 "${PIDS[switch]}"
 }
 start_port() { # NAME SUFFIX [extra args]
     local n=$1 i=$2; shift 2
@@ -211,9 +211,10 @@ break_check() {
 }
 check "direct path cut mid-transfer: b falls back to relayed within 10 s, 16 MB arrives intact" break_check
 
-# 6. (while a <-> b is relayed) forged relay datagrams from a non-member.
+# 6. (while the cut holds a <-> b on the relay) forged relay datagrams from a non-member.
 forge_check() {
     local ida idb before after sent p0 p1 q0 q1 b0 b1
+    cut_direct on   # already on after the previous check; this keeps the check meaningful alone
     ida=$(sw_port a id); idb=$(sw_port b id)
     [[ "$ida" =~ ^[0-9]+$ ]] || ida=0; [[ "$idb" =~ ^[0-9]+$ ]] || idb=1
     before=$(sw_drop "relay from non-member")
@@ -225,7 +226,7 @@ forge_check() {
     echo "forged relay datagrams: sent $sent (to member ids $ida, $idb); 'relay from non-member' $before -> $after; b's drops $b0 -> $b1"
     [ "${sent:-0}" -gt 150 ] && [ $((after - before)) -eq "$sent" ] || return 1
     # the relay still works for members
-    path_is a b relayed || { path_info a b; return 1; }
+    wait_until 10 path_is a b relayed || { path_info a b; return 1; }
     p0=$(relay_pair a b packets); q0=$(relay_pair b a packets)
     ping4 a 198.51.100.12 5 >/dev/null || return 1
     p1=$(relay_pair a b packets); q1=$(relay_pair b a packets)
@@ -251,7 +252,7 @@ switch_kill_check() {
     traffic_on 20
     wait_until 15 path_is a b direct; local rc=$?
     traffic_off
-    [ $rc -eq 0 ] || { path_info a b; return 1; }
+    [ $rc -eq 0 ] || { path_info a b; kill_switch; return 1; }   # killed anyway: the next check restarts it
     inns a ping -c 10 -i 0.2 -W 1 198.51.100.12 >"$WORK/kill.ping" 2>&1 & local p=$!
     sleep 0.5
     kill_switch
@@ -265,7 +266,7 @@ check "switch SIGKILLed while a and b talk directly: ping a -> b loses at most 2
 all_back() { [ "$(sw_port a state)" = up ] && [ "$(sw_port b state)" = up ] && registered a b; }
 reregister_check() {
     sleep 1
-    start_switch
+    start_switch || return 1
     local t0=$SECONDS
     # the new switch knows nobody until they register again; the ports' own state must agree
     wait_until 30 all_back || return 1
