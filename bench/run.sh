@@ -18,7 +18,7 @@ TIME=5
 ONLY=""
 BUILD=0
 OUT="$REPO/BENCHMARKS.md"
-ALL_CONFIGS="underlay lanyard-switch lanyard-p2p lanyard-l3 wireguard-go openvpn tinc-p2p tinc-relayed n2n"
+ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-l3 wireguard-go openvpn tinc-p2p tinc-relayed n2n"
 
 usage() {
     cat <<EOF
@@ -57,7 +57,7 @@ say() { printf '== %s\n' "$*" >&2; }
 # ---------------------------------------------------------------------------------------------
 # Packages (Debian only).
 declare -A PKG_OK
-CORE_PKGS=(iproute2 iperf3 iputils-ping python3 procps)
+CORE_PKGS=(iproute2 iperf3 iputils-ping python3 procps nftables)
 PEER_PKGS=(openvpn openssl tinc n2n wireguard-go wireguard-tools)
 install_packages() {
     local missing=() p
@@ -195,6 +195,7 @@ teardown() {
     local l n dev
     for l in "${!PIDS[@]}"; do kill_pid "${PIDS[$l]}"; unset "PIDS[$l]"; done
     for n in "$NS_HUB" "$NS_A" "$NS_B"; do
+        inns "$n" nft delete table inet "${PFX}block" 2>/dev/null
         for dev in $(inns "$n" ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
             [ "$dev" = lo ] || [ "$dev" = u0 ] || inns "$n" ip link del "$dev" 2>/dev/null
         done
@@ -316,13 +317,14 @@ lanyard_keys() { # NAME...
     done
 }
 
-setup_lanyard_switch() {
+# lanyard_ports SWITCH_ARGS...: a switch on the hub and ports a and b.
+lanyard_ports() {
     [ "$LANYARD_OK" -eq 1 ] || { SKIP="no Lanyard binary at $LANYARD (build: swift build -c release)"; return 0; }
     lanyard_keys sw a b || return 1
     printf '[Port]\nName = a\nPublicKey = %s\n[Port]\nName = b\nPublicKey = %s\n' \
         "$(cat "$WORK/ly-a.pub")" "$(cat "$WORK/ly-b.pub")" >"$WORK/ly-ports.conf"
     start lanyard-switch "$NS_HUB" "$LANYARD" switch --listen 51820 --private-key "$WORK/ly-sw.key" \
-        --ports "$WORK/ly-ports.conf" --name "$PFX-sw"
+        --ports "$WORK/ly-ports.conf" --name "$PFX-sw" "$@"
     sleep 0.5
     local n i
     for n in a:2 b:3; do
@@ -333,7 +335,44 @@ setup_lanyard_switch() {
     done
     wait_until 10 inns "$NS_A" ip link show tapa || return 1
     MTU=$(link_mtu "$NS_A" tapa)
-    NOTE="L2 via the switch on the hub (a -> hub -> b)"
+}
+
+# lanyard_path WANT: pings until port a shows port b on path WANT (direct, relayed, switch).
+lanyard_path() {
+    local want=$1 i
+    for i in $(seq 1 50); do
+        inns "$NS_A" ping -c 1 -W 1 198.51.100.3 >/dev/null 2>&1
+        "$LANYARD" status --socket "/run/lanyard/$PFX-a.sock" --json 2>/dev/null |
+            python3 -c "import json,sys; m=json.load(sys.stdin).get('members') or []; sys.exit(0 if any(x['path']=='$want' for x in m) else 1)" && return 0
+        sleep 0.2
+    done
+    say "port a never showed path $want"; return 1
+}
+
+setup_lanyard_direct() {
+    lanyard_ports || return 1
+    [ -n "$SKIP" ] && return 0
+    lanyard_path direct || return 1
+    NOTE="L2 port to port over a direct path (the switch on the hub is directory only)"
+}
+
+# Direct UDP between a and b is dropped, so their end-to-end session goes through the relay.
+setup_lanyard_relayed() {
+    lanyard_ports || return 1
+    [ -n "$SKIP" ] && return 0
+    inns "$NS_A" nft add table inet "${PFX}block"
+    inns "$NS_A" nft add chain inet "${PFX}block" out '{ type filter hook output priority 0; }'
+    inns "$NS_A" nft add rule inet "${PFX}block" out ip daddr 192.0.2.3 udp dport != 5201 drop
+    inns "$NS_B" nft add table inet "${PFX}block"
+    inns "$NS_B" nft add chain inet "${PFX}block" out '{ type filter hook output priority 0; }'
+    inns "$NS_B" nft add rule inet "${PFX}block" out ip daddr 192.0.2.2 udp dport != 5201 drop
+    lanyard_path relayed || return 1
+    NOTE="L2 port to port, sealed end to end, through the switch's blind relay (direct UDP a<->b blocked)"
+}
+
+setup_lanyard_switch() {
+    lanyard_ports --relay-all || return 1
+    NOTE="L2 through the switch with --relay-all (decrypted and encrypted again on the hub)"
 }
 
 setup_lanyard_p2p() {
@@ -497,6 +536,8 @@ say "topology: namespaces $NS_NET (bridge), $NS_HUB 192.0.2.1, $NS_A 192.0.2.2, 
 make_topology || { echo "could not make the namespaces"; exit 1; }
 
 run_config underlay underlay; teardown_underlay_addrs
+run_config lanyard-direct p2p
+run_config lanyard-relayed relayed
 run_config lanyard-switch relayed
 run_config lanyard-l3 relayed
 run_config lanyard-p2p p2p
@@ -531,7 +572,7 @@ def cell(v):
         return "%.2f" % m
     return "%.2f (%.2f–%.2f)" % (m, min(v), max(v))
 
-LANYARD = {"lanyard-switch", "lanyard-p2p", "lanyard-l3"}
+LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-l3"}
 under = next((med(r["ab"]) for r in rows if r["name"] == "underlay" and r["status"] == "ok"), None)
 best = {}
 for g in ("relayed", "p2p"):
