@@ -110,6 +110,7 @@ cleanup() {
         ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
         ip netns del "$(ns "$n")" 2>/dev/null
     done
+    rm -f /run/lanyard/"${PFX}"-*.sock   # control sockets of daemons that were SIGKILLed
     rm -rf "$WORK"
 }
 
