@@ -115,18 +115,35 @@ garbage_check() {
 }
 check "garbage datagrams are all counted, switch keeps working" garbage_check
 
+port_drop_count() { "$LANYARD" status --socket "/run/lanyard/${PFX}-$1.sock" --json | python3 "$HERE/json_get.py" drops "$2" | sed 's/None/0/'; }
+
 replay_check() {
+    # Through the switch: broadcasts from a (they still pass the switch), replayed to the switch.
     inns sw timeout 4 tcpdump -n -i u0 -w "$WORK/replay.pcap" "udp and src host 192.0.2.2 and greater 100" 2>/dev/null &
     local t=$!
     sleep 1
-    ping4 a 198.51.100.12 5 >/dev/null
+    inns a ping -b -c 5 -i 0.2 -W 1 198.51.100.255 >/dev/null 2>&1
     wait $t
     local before after sent
     before=$(drop_count "replayed counter")
     sent=$(inns a python3 "$HERE/pcap_replay.py" "$WORK/replay.pcap" 192.0.2.1 51820)
     sleep 1
     after=$(drop_count "replayed counter")
-    echo "replayed $sent captured data datagrams; replay drops $before -> $after"
+    echo "replayed $sent captured data datagrams to the switch; replay drops $before -> $after"
+    [ "$sent" -gt 0 ] && [ $((after - before)) -eq "$sent" ] || return 1
+    # End to end: a -> b unicast on their own session, replayed to b's port.
+    inns b timeout 4 tcpdump -n -i u0 -w "$WORK/replay2.pcap" "udp and src host 192.0.2.2 and dst host 192.0.2.3 and greater 100" 2>/dev/null &
+    t=$!
+    sleep 1
+    ping4 a 198.51.100.12 5 >/dev/null
+    wait $t
+    local bport
+    bport=$(tcpdump -n -r "$WORK/replay2.pcap" 2>/dev/null | head -1 | sed -E 's/.* > 192\.0\.2\.3\.([0-9]+):.*/\1/')
+    before=$(port_drop_count b "replayed counter")
+    sent=$(inns a python3 "$HERE/pcap_replay.py" "$WORK/replay2.pcap" 192.0.2.3 "$bport")
+    sleep 1
+    after=$(port_drop_count b "replayed counter")
+    echo "replayed $sent captured a -> b datagrams to b's port $bport; b's replay drops $before -> $after"
     [ "$sent" -gt 0 ] && [ $((after - before)) -eq "$sent" ]
 }
 check "captured data datagrams sent again are refused and counted" replay_check
