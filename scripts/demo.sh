@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The demo: a Lanyard switch and two ports in network namespaces on this machine. The ports
-# ping each other and move a 10 MB file (SHA-256 checked) through the encrypted switch; then
-# everything is removed. Needs root. Documentation addresses only.
+# find each other through the switch, open a direct encrypted path, ping each other and move a
+# 10 MB file (SHA-256 checked) over it; then everything is removed. Needs root. Documentation
+# addresses only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "the demo makes network namespaces: run as root (sudo $0)"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "the demo makes network namespaces: run it as root (as root: $0; otherwise: sudo $0)"; exit 1; }
 scripts/setup.sh debug || exit 1
 . tests/e2e/lib.sh
 trap cleanup EXIT
@@ -28,8 +29,11 @@ for p in a:11 b:12; do
 done
 wait_until 15 inns a ping -c 1 -W 1 198.51.100.12 >/dev/null || { echo "ports did not come up"; cat "$WORK"/*.log; exit 1; }
 
-say "ping a -> b through the switch"
+say "ping a -> b (the first packets go through the switch while a and b set up their own session)"
 inns a ping -c 4 -i 0.2 198.51.100.12
+
+say "port a's view: b is reached over a direct path, the switch only introduced them"
+"$LANYARD" status --name "${PFX}-a"
 
 say "10 MB file a -> b over TCP"
 head -c 10M /dev/urandom >"$WORK/file.src"

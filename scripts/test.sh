@@ -3,7 +3,7 @@
 # namespaces. Needs root (namespaces, TAP/TUN devices). Prints "N passed, N failed" at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "the end-to-end tests make network namespaces: run as root (sudo $0)"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "the end-to-end tests make network namespaces: run them as root (as root: $0; otherwise: sudo $0)"; exit 1; }
 scripts/setup.sh debug || exit 1
 
 total_pass=0; total_fail=0

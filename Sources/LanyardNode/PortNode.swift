@@ -27,8 +27,9 @@ public final class PortNode {
     let logger: Logger
     let publicKey: PublicKey
 
-    /// What the port knows of one other member.
-    struct Member {
+    /// What the port knows of one other member (a class: the data path reads it per frame
+    /// without copying its sets and arrays).
+    final class Member {
         var switchID: UInt32
         var name: String
         let publicKey: PublicKey
@@ -40,6 +41,13 @@ public final class PortNode {
         var handshakeKickedAt: Nanoseconds?
         var lastVouch: Nanoseconds?
         var isActive = false
+
+        init(switchID: UInt32, name: String, publicKey: PublicKey) {
+            self.switchID = switchID
+            self.name = name
+            self.publicKey = publicKey
+            allowedMACs = []
+        }
     }
 
     /// Set by the switch's welcome when it offers direct paths.
@@ -121,12 +129,18 @@ public final class PortNode {
         LanyardMessage.encode(.lookup, body: request.bytes).withUnsafeBytes { hub.seal($0, now: now) }
     }
 
+    @inline(__always)
     private func noteActivity(_ local: PortID, now: Nanoseconds) {
-        guard var m = known[Int(local)] else { return }
+        // Per frame: only a read, unless the last note is 100 ms old (keeps the data path cheap).
+        guard let last = known[Int(local)]?.lastActivity, now &- last >= 100_000_000 else { return }
+        noteActivitySlow(local, now: now)
+    }
+
+    private func noteActivitySlow(_ local: PortID, now: Nanoseconds) {
+        guard let m = known[Int(local)] else { return }
         m.lastActivity = now
         m.path.noteActivity(now: now)
         if !m.isActive { m.isActive = true; active.append(local) }
-        known[Int(local)] = m
     }
 
     // MARK: Network → TAP
@@ -155,17 +169,17 @@ public final class PortNode {
         let header: LanyardMessage.Header
         do { header = try LanyardMessage.parse(plaintext) } catch { drops.record(.lanyardMalformed); return }
         let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
-        guard let m = known[Int(local)] else { return }
+        guard let switchID = known[Int(local)]?.switchID else { return }
         switch header.kind {
         case .frame:
             guard body.count >= 14 else { drops.record(.lanyardMalformed); return }
             let source = MACAddress(bytes: body, offset: 6)
-            guard m.allowedMACs.contains(source) else {
+            guard known[Int(local)]?.allowedMACs.contains(source) == true else {
                 drops.record(.macNotVouched)
                 askVouch(local, source, now: now)
                 return
             }
-            _ = macs.learn(source, on: m.switchID, now: now)
+            _ = macs.learn(source, on: switchID, now: now)
             noteActivity(local, now: now)
             try? tap.writeCoalescing(body)
         case .ping:
@@ -173,6 +187,7 @@ public final class PortNode {
             noteActivity(local, now: now)
             let probe = UInt64(bigEndian: body.loadUnaligned(as: UInt64.self))
             if probe == 0 { return } // a handshake kick, nothing to answer
+            noteActivitySlow(local, now: now)
             let pong = LanyardMessage.encode(.pong, body: Array(body))
             if case .direct(let address) = arrival {
                 known[Int(local)]?.path.pingReceived(from: address, now: now)
@@ -183,7 +198,7 @@ public final class PortNode {
         case .pong:
             guard body.count == 8, case .direct(let address) = arrival else { return }
             let probe = UInt64(bigEndian: body.loadUnaligned(as: UInt64.self))
-            logger.trace("pong \(probe) from \(m.name) at \(address)")
+            logger.trace("pong \(probe) from member \(switchID) at \(address)")
             known[Int(local)]?.path.pongReceived(from: address, probeID: probe, now: now)
             updateRoute(local, now: now)
         case .bye:
@@ -268,12 +283,12 @@ public final class PortNode {
         } else {
             local = members.add(AuthorizedPeer(name: info.name, publicKey: key))
             while known.count <= Int(local) { known.append(nil) }
-            known[Int(local)] = Member(switchID: info.id, name: info.name, publicKey: key, allowedMACs: [])
+            known[Int(local)] = Member(switchID: info.id, name: info.name, publicKey: key)
             localByKey[key] = local
             logger.info("member \(info.name) introduced by the switch")
         }
         localBySwitchID[info.id] = local
-        guard var m = known[Int(local)] else { return }
+        guard let m = known[Int(local)] else { return }
         m.switchID = info.id
         m.name = info.name
         m.allowedMACs.formUnion(info.pinnedMACs)
@@ -282,7 +297,6 @@ public final class PortNode {
         let reachable = info.candidates.map(SocketAddress.init).filter { io.socket.family == AF_INET6 || $0.family == AF_INET }
         m.path.add(reachable.prefix(1), origin: .observed, now: now)
         m.path.add(reachable.dropFirst(), origin: .local, now: now)
-        known[Int(local)] = m
         updateRoute(local, now: now)
         if info.isRendezvous { noteActivity(local, now: now) }
     }
@@ -325,7 +339,7 @@ public final class PortNode {
         var i = 0
         while i < active.count {
             let local = active[i]
-            guard var m = known[Int(local)], m.path.isActive(now: now) else {
+            guard let m = known[Int(local)], m.path.isActive(now: now) else {
                 known[Int(local)]?.isActive = false
                 active.swapAt(i, active.count - 1)
                 active.removeLast()
@@ -339,7 +353,6 @@ public final class PortNode {
                     }
                 }
             }
-            known[Int(local)] = m
             updateRoute(local, now: now)
             i += 1
         }
