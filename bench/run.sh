@@ -18,7 +18,7 @@ TIME=5
 ONLY=""
 BUILD=0
 OUT="$REPO/BENCHMARKS.md"
-ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-l3 wireguard-go openvpn tinc-p2p tinc-relayed n2n"
+ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-l3 wireguard-go wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
 
 usage() {
     cat <<EOF
@@ -30,6 +30,8 @@ usage: sudo $0 [--repeat N] [--time SECONDS] [--only NAME[,NAME]] [--build] [--o
   --build           run 'swift build -c release' first
   --out FILE        where to write the Markdown report (default $REPO/BENCHMARKS.md)
   env LANYARD=PATH  Lanyard binary (default $REPO/.build/release/lanyard)
+  env WIREGUARD_GO=PATH  an upstream wireguard-go binary (built outside this repository) for the
+                    wireguard-go-upstream rows; they are skipped, saying so, when it is not set
 EOF
 }
 
@@ -413,24 +415,79 @@ setup_lanyard_l3() {
     NOTE="routed VPN: lanyard server on the hub (--client-to-client), lanyard client on a and b (a -> hub -> b)"
 }
 
-setup_wireguard_go() {
-    local miss; miss=$(have_pkgs wireguard-go wireguard-tools) || { SKIP="package $miss unavailable"; return 0; }
-    local n i o dev
+# wg_go_device NS DEV BIN: starts wireguard-go BIN on DEV in NS, checks it made a TUN device.
+wg_go_device() {
+    local n=$1 dev=$2 bin=$3
+    start "wireguard-go-${n#"$PFX-"}" "$n" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 "$bin" -f "$dev"
+    wait_until 5 test -S "/var/run/wireguard/$dev.sock" || return 1
+    # userspace only: the device must be a TUN made by wireguard-go, not a kernel wireguard link
+    inns "$n" ip -d link show "$dev" | grep -q "tun " || { echo "$dev is not a TUN device" >&2; return 1; }
+}
+
+# wg_go_p2p BIN: a <-> b directly. wg_go_hub BIN: a -> hub -> b, the hub forwarding by AllowedIPs.
+wg_go_p2p() {
+    local bin=$1 n i o oi dev
     for n in a b; do (umask 077; wg genkey >"$WORK/wg-$n.key"); wg pubkey <"$WORK/wg-$n.key" >"$WORK/wg-$n.pub"; done
     for n in a:2:b:3 b:3:a:2; do
         IFS=: read -r n i o oi <<<"$n"
         dev="${PFX}w$n"   # unique: wireguard-go's UAPI socket /var/run/wireguard/DEV.sock is host-wide
-        start "wireguard-go-$n" "$PFX-$n" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$dev"
-        wait_until 5 test -S "/var/run/wireguard/$dev.sock" || return 1
-        # userspace only: the device must be a TUN made by wireguard-go, not a kernel wireguard link
-        inns "$PFX-$n" ip -d link show "$dev" | grep -q "tun " || { echo "$dev is not a TUN device" >&2; return 1; }
+        wg_go_device "$PFX-$n" "$dev" "$bin" || return 1
         inns "$PFX-$n" wg set "$dev" private-key "$WORK/wg-$n.key" listen-port 51820 \
             peer "$(cat "$WORK/wg-$o.pub")" allowed-ips "198.51.100.$oi/32" endpoint "192.0.2.$oi:51820" || return 1
         inns "$PFX-$n" ip addr add "198.51.100.$i/24" dev "$dev"
         inns "$PFX-$n" ip link set "$dev" up
     done
     MTU=$(link_mtu "$NS_A" "${PFX}wa")
-    NOTE="userspace wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go), a <-> b direct (device checked to be TUN, not the kernel module)"
+}
+wg_go_hub() {
+    local bin=$1 n i dev
+    for n in hub a b; do (umask 077; wg genkey >"$WORK/wg-$n.key"); wg pubkey <"$WORK/wg-$n.key" >"$WORK/wg-$n.pub"; done
+    dev="${PFX}wh"
+    wg_go_device "$NS_HUB" "$dev" "$bin" || return 1
+    inns "$NS_HUB" wg set "$dev" private-key "$WORK/wg-hub.key" listen-port 51820 \
+        peer "$(cat "$WORK/wg-a.pub")" allowed-ips 198.51.100.2/32 \
+        peer "$(cat "$WORK/wg-b.pub")" allowed-ips 198.51.100.3/32 || return 1
+    inns "$NS_HUB" ip addr add 198.51.100.1/24 dev "$dev"
+    inns "$NS_HUB" ip link set "$dev" up
+    inns "$NS_HUB" sysctl -qw net.ipv4.ip_forward=1
+    for n in a:2 b:3; do
+        i=${n#*:}; n=${n%%:*}; dev="${PFX}w$n"
+        wg_go_device "$PFX-$n" "$dev" "$bin" || return 1
+        inns "$PFX-$n" wg set "$dev" private-key "$WORK/wg-$n.key" \
+            peer "$(cat "$WORK/wg-hub.pub")" allowed-ips 198.51.100.0/24 endpoint 192.0.2.1:51820 persistent-keepalive 25 || return 1
+        inns "$PFX-$n" ip addr add "198.51.100.$i/24" dev "$dev"
+        inns "$PFX-$n" ip link set "$dev" up
+    done
+    MTU=$(link_mtu "$NS_A" "${PFX}wa")
+}
+
+debian_wg_go() { local miss; miss=$(have_pkgs wireguard-go wireguard-tools) || { SKIP="package $miss unavailable"; return 1; }; }
+upstream_wg_go() {
+    [ -n "${WIREGUARD_GO:-}" ] || { SKIP="WIREGUARD_GO not set: point it at an upstream wireguard-go binary built outside this repository"; return 1; }
+    [ -x "$WIREGUARD_GO" ] || { SKIP="WIREGUARD_GO=$WIREGUARD_GO is not an executable"; return 1; }
+    have_pkgs wireguard-tools >/dev/null || { SKIP="package wireguard-tools unavailable"; return 1; }
+    UPSTREAM_VERSION=$("$WIREGUARD_GO" --version 2>/dev/null | head -1)
+}
+
+setup_wireguard_go() {
+    debian_wg_go || return 0
+    wg_go_p2p wireguard-go || return 1
+    NOTE="userspace wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go) (Debian), a <-> b direct (device checked to be TUN, not the kernel module)"
+}
+setup_wireguard_go_hub() {
+    debian_wg_go || return 0
+    wg_go_hub wireguard-go || return 1
+    NOTE="userspace wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go) (Debian) on a, b and the hub; the hub forwards a -> b by AllowedIPs"
+}
+setup_wireguard_go_upstream() {
+    upstream_wg_go || return 0
+    wg_go_p2p "$WIREGUARD_GO" || return 1
+    NOTE="upstream $UPSTREAM_VERSION (\$WIREGUARD_GO, with its TUN offload and UDP GSO/GRO), a <-> b direct"
+}
+setup_wireguard_go_upstream_hub() {
+    upstream_wg_go || return 0
+    wg_go_hub "$WIREGUARD_GO" || return 1
+    NOTE="upstream $UPSTREAM_VERSION (\$WIREGUARD_GO) on a, b and the hub; the hub forwards a -> b by AllowedIPs"
 }
 
 setup_openvpn() {
@@ -542,6 +599,9 @@ run_config lanyard-switch relayed
 run_config lanyard-l3 relayed
 run_config lanyard-p2p p2p
 run_config wireguard-go p2p
+run_config wireguard-go-hub relayed
+run_config wireguard-go-upstream p2p
+run_config wireguard-go-upstream-hub relayed
 run_config openvpn relayed
 run_config tinc-p2p p2p
 run_config tinc-relayed relayed
