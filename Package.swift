@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "CLanyardCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         // WireGuard's protocol as a pure state machine: no I/O, time injected.
         .target(name: "LanyardWireGuard", dependencies: [
-            "CLanyardCrypto",
+            "CLanyardCrypto", "LanyardCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: fast),
         // Frames, MAC table, forwarding decisions, Lanyard's inner messages, configuration: no I/O.

@@ -9,10 +9,11 @@ public final class ControlServer {
     /// Directory where daemons put their sockets.
     public static let directory = "/run/lanyard"
 
-    /// Listens on `path` (replacing a stale socket), mode 0600.
-    public init(path: String) throws(SystemError) {
+    /// Listens on `path` (replacing a stale socket), mode 0600, in `directory` (made with
+    /// `directoryMode` if missing; /var/run/wireguard for WireGuard's userspace API).
+    public init(path: String, directory: String = ControlServer.directory, directoryMode: mode_t = 0o700) throws(SystemError) {
         self.path = path
-        mkdir(Self.directory, 0o700)
+        mkdir(directory, directoryMode)
         if Self.isLive(path) { throw .addressInUse("control socket \(path) (another lanyard with this name is running)") }
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -46,6 +47,35 @@ public final class ControlServer {
             guard n > 0 else { continue }
             let request = String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters()
             let reply = Array(respond(request).utf8)
+            var offset = 0
+            while offset < reply.count {
+                let w = reply[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if w <= 0 { break }
+                offset += w
+            }
+        }
+    }
+
+    /// Accepts pending connections and answers each request that ends with an empty line
+    /// (WireGuard's userspace API: `get=1` or `set=1` and key=value lines), at most 1 MB, within 1 s.
+    public func serveBlankLineTerminated(_ respond: (String) -> String) {
+        while true {
+            let client = accept(fileDescriptor, nil, nil)
+            guard client >= 0 else { return }
+            defer { close(client) }
+            var tv = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var request: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while request.count < 1 << 20 {
+                let n = recv(client, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                request += buffer[0..<n]
+                if request.count >= 2, request[request.count - 1] == 10, request[request.count - 2] == 10 { break }
+            }
+            guard !request.isEmpty else { continue }
+            let reply = Array(respond(String(decoding: request, as: UTF8.self)).utf8)
             var offset = 0
             while offset < reply.count {
                 let w = reply[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -30,6 +30,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     case relayNotOffered
     case macNotVouched
     case lookupRateLimited
+    case peerHasNoEndpoint
 
     public var description: String {
         switch self {
@@ -61,6 +62,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
         case .relayNotOffered: "relay not offered (--relay-all)"
         case .macNotVouched: "MAC not vouched by the switch"
         case .lookupRateLimited: "lookup rate limited"
+        case .peerHasNoEndpoint: "peer has no endpoint yet"
         }
     }
 }

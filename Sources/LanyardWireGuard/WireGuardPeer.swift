@@ -8,8 +8,8 @@ public final class WireGuardPeer {
     public let peerPublic: PublicKey
     /// Our static public key.
     public let localPublic: PublicKey
-    /// Interval of persistent keepalives, if configured.
-    public let persistentKeepalive: Timestamp.Duration?
+    /// Interval of persistent keepalives, if configured (may change while running).
+    public var persistentKeepalive: Timestamp.Duration?
     /// Checks macs of initiations we receive and makes cookie replies (shared with a directory).
     public let cookieChecker: CookieChecker
     /// Refused messages by reason.
@@ -20,7 +20,8 @@ public final class WireGuardPeer {
     public static let maxQueuedPackets = 16
 
     let localPrivate: PrivateKey
-    let psk: PresharedKey
+    /// The preshared key; a change applies from the next handshake.
+    public var psk: PresharedKey
     let allocator: IndexAllocator
     let random: RandomSource
     let wallClock: () -> WallClockTime

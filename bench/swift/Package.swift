@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "CLanyardCrypto", path: ".gen/CLanyardCrypto",
                 linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "LanyardWireGuard", dependencies: [
-            "CLanyardCrypto",
+            "CLanyardCrypto", "LanyardCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: ".gen/LanyardWireGuard", swiftSettings: fast),
         .target(name: "LanyardCore", path: ".gen/LanyardCore", swiftSettings: fast),
