@@ -18,7 +18,7 @@ TIME=5
 ONLY=""
 BUILD=0
 OUT="$REPO/BENCHMARKS.md"
-ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-l3 wireguard-go wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
+ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-wg lanyard-l3 wireguard-go wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
 
 usage() {
     cat <<EOF
@@ -469,6 +469,15 @@ upstream_wg_go() {
     UPSTREAM_VERSION=$("$WIREGUARD_GO" --version 2>/dev/null | head -1)
 }
 
+# Lanyard as the userspace implementation wg configures, exactly where wireguard-go sits above.
+setup_lanyard_wg() {
+    [ "$LANYARD_OK" -eq 1 ] || { SKIP="no Lanyard binary at $LANYARD (build: swift build -c release)"; return 0; }
+    have_pkgs wireguard-tools >/dev/null || { SKIP="package wireguard-tools unavailable"; return 0; }
+    ln -sf "$LANYARD" "$WORK/lanyard-wireguard"
+    wg_go_p2p "$WORK/lanyard-wireguard" || return 1
+    NOTE="lanyard-wireguard (\`lanyard wireguard\`, the wireguard-go contract) on a and b, configured with wg as the wireguard-go rows are"
+}
+
 setup_wireguard_go() {
     debian_wg_go || return 0
     wg_go_p2p wireguard-go || return 1
@@ -598,6 +607,7 @@ run_config lanyard-relayed relayed
 run_config lanyard-switch relayed
 run_config lanyard-l3 relayed
 run_config lanyard-p2p p2p
+run_config lanyard-wg p2p
 run_config wireguard-go p2p
 run_config wireguard-go-hub relayed
 run_config wireguard-go-upstream p2p
@@ -632,7 +642,7 @@ def cell(v):
         return "%.2f" % m
     return "%.2f (%.2f–%.2f)" % (m, min(v), max(v))
 
-LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-l3"}
+LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-wg", "lanyard-l3"}
 under = next((med(r["ab"]) for r in rows if r["name"] == "underlay" and r["status"] == "ok"), None)
 best = {}
 for g in ("relayed", "p2p"):

@@ -15,7 +15,8 @@ IF="${PFX}l"                       # host-wide unique: /var/run/wireguard/IF.soc
 CONF="$WORK/$IF.conf"
 
 # Peers: 198.51.100.(i+1) on their wg interface, and one "LAN" address each on a dummy device:
-# p1 203.0.113.5 (in 203.0.113.0/24), p2 203.0.113.130 (in .128/25), p3 203.0.113.200 (/32).
+# p1 203.0.113.5 (in 203.0.113.0/24), p2 203.0.113.130 (in .128/25), p3 203.0.113.200 (/32),
+# on their loopback devices.
 lan=(x 203.0.113.5 203.0.113.130 203.0.113.200)
 for i in 1 2 3; do
     dev="${PFX}p$i"
@@ -27,9 +28,7 @@ for i in 1 2 3; do
         peer "$(cat "$WORK/l.pub")" allowed-ips 198.51.100.1/32 endpoint 192.0.2.1:51820 "${extra[@]}"
     inns "p$i" ip addr add "198.51.100.$((i + 1))/24" dev "$dev"
     inns "p$i" ip link set "$dev" up
-    inns "p$i" ip link add lan0 type dummy
-    inns "p$i" ip addr add "${lan[$i]}/32" dev lan0
-    inns "p$i" ip link set lan0 up
+    inns "p$i" ip addr add "${lan[$i]}/32" dev lo
 done
 
 cat >"$CONF" <<CONF
@@ -101,12 +100,12 @@ check "10 MB file to p2's LAN address through the interface, SHA-256 matches" tr
 status_drop() { "$LANYARD" status --name "$IF" --json | python3 "$HERE/json_get.py" drops "$1" | sed 's/None/0/'; }
 spoof_check() {
     # p1 sends from an address that belongs to p2's AllowedIPs: Lanyard must drop it.
-    inns p1 ip addr add 203.0.113.131/32 dev lan0
+    inns p1 ip addr add 203.0.113.131/32 dev lo
     local before after
     before=$(status_drop "inner source address not allowed")
     inns p1 ping -c 3 -i 0.2 -W 1 -I 203.0.113.131 198.51.100.1 >/dev/null 2>&1
     after=$(status_drop "inner source address not allowed")
-    inns p1 ip addr del 203.0.113.131/32 dev lan0
+    inns p1 ip addr del 203.0.113.131/32 dev lo
     echo "source-not-allowed drops $before -> $after"
     [ $((after - before)) -eq 3 ]
 }

@@ -13,7 +13,8 @@ private let helperDirectory = "/run/lanyard/bin"
 /// Table, FwMark, Pre/PostUp/Down, SaveConfig, every [Peer] key), so every file that works with
 /// wg-quick on a kernel interface works here, with the same messages for the same mistakes.
 private func wgQuick(_ action: String, _ target: String) throws -> Never {
-    guard let wgQuick = ["/usr/bin/wg-quick", "/bin/wg-quick", "/usr/local/bin/wg-quick"].first(where: { access($0, X_OK) == 0 }) else {
+    let candidates: [String] = ["/usr/bin/wg-quick", "/bin/wg-quick", "/usr/local/bin/wg-quick"]
+    guard let wgQuick = candidates.first(where: { access($0, X_OK) == 0 }) else {
         throw CommandFailure("wg-quick is not installed: apt-get install wireguard-tools (it reads the configuration files; Lanyard runs the interface)")
     }
     let helper = "\(helperDirectory)/lanyard-wireguard"
@@ -25,7 +26,8 @@ private func wgQuick(_ action: String, _ target: String) throws -> Never {
         guard symlink(me, helper) == 0 else { throw CommandFailure("cannot create \(helper): \(String(cString: strerror(errno)))") }
     }
     setenv("WG_QUICK_USERSPACE_IMPLEMENTATION", helper, 1)
-    let argv = [wgQuick, action, target].map { strdup($0) } + [nil]
+    let words: [String] = [wgQuick, action, target]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
     execv(wgQuick, argv)
     throw CommandFailure("could not run \(wgQuick): \(String(cString: strerror(errno)))")
 }

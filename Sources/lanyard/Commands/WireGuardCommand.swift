@@ -53,8 +53,7 @@ struct WireGuardCommand: ParsableCommand {
     /// Starts this command again in the foreground, in a session of its own, and returns once it
     /// serves the API (exit 0) or has died (exit 1), as wireguard-go's parent process does.
     private func daemonize() throws {
-        var args = CommandLine.arguments
-        args[0] = "/proc/self/exe"
+        let args = ["lanyard", "wireguard", "--foreground", "--log-level", logLevel, interface]
         var env = ProcessInfo.processInfo.environment
         env["WG_PROCESS_FOREGROUND"] = "1"
         let pid = try spawnDetached(path: "/proc/self/exe", arguments: args, environment: env)
@@ -121,13 +120,13 @@ func spawnDetached(path: String, arguments: [String], environment: [String: Stri
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSID))
+    posix_spawnattr_setflags(&attributes, 0x80) // POSIX_SPAWN_SETSID (glibc, hidden behind _GNU_SOURCE)
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     for fd in 0...2 { posix_spawn_file_actions_addopen(&actions, Int32(fd), "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-    let argv = arguments.map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
