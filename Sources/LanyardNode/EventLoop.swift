@@ -23,11 +23,12 @@ public struct EventLoop {
     let control: ControlServer?
     let tick: (Nanoseconds) throws -> Void
     let status: () -> String
-    let reload: (() -> Void)?
+    /// Re-reads configuration; returns a one-line result ("ok: ..." or "error: ...").
+    let reload: (() -> String)?
     let logger: Logger
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
-                tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> Void)? = nil, status: @escaping () -> String) {
+                tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil, status: @escaping () -> String) {
         self.reload = reload
         self.sources = sources
         self.signals = signals
@@ -49,7 +50,7 @@ public struct EventLoop {
             if ready[sources.count], let signal = signals.take() {
                 if signal == SIGHUP, let reload {
                     logger.notice("SIGHUP: reloading")
-                    reload()
+                    _ = reload()
                 } else if signal == SIGHUP {
                     logger.warning("SIGHUP: reloading is not supported yet; restart lanyard to apply changed files")
                 } else {
@@ -57,7 +58,13 @@ public struct EventLoop {
                     return signal
                 }
             }
-            if let control, ready[sources.count + 1] { control.serve { _ in status() } }
+            if let control, ready[sources.count + 1] {
+                control.serve { request in
+                    guard request == "reload" else { return status() }
+                    guard let reload else { return "error: this daemon does not reload" }
+                    return reload()
+                }
+            }
             try tick(now)
         }
     }

@@ -1,5 +1,6 @@
 import LanyardCore
 import LanyardLinux
+import LanyardWireGuard
 import Logging
 
 /// Settings of an L3 VPN server.
@@ -31,9 +32,9 @@ public final class ServerNode {
     let hub: PeerHub
     let tun: TunDevice
     let logger: Logger
-    /// Each client's addresses and its `config` message.
-    let addresses: [[IPPrefix]]
-    let configs: [[UInt8]]
+    /// Each client's addresses and its `config` message, by id (empty for a removed client).
+    var addresses: [[IPPrefix]]
+    var configs: [[UInt8]]
     var byIPv4: [UInt32: PortID] = [:]
     var byIPv6: [IPv6Key: PortID] = [:]
 
@@ -45,11 +46,50 @@ public final class ServerNode {
         self.addresses = addresses
         self.logger = logger
         self.configs = configs.map { LanyardMessage.encode(.config, body: Array($0.text.utf8)) }
-        for (i, list) in addresses.enumerated() {
+        rebuildAddressIndex()
+    }
+
+    private func rebuildAddressIndex() {
+        byIPv4.removeAll()
+        byIPv6.removeAll()
+        for (i, list) in addresses.enumerated() where hub.peers[i].isMember {
             for a in list {
                 if a.isIPv6 { byIPv6[IPv6Key(high: a.high, low: a.low)] = PortID(i) } else { byIPv4[UInt32(a.low)] = PortID(i) }
             }
         }
+    }
+
+    /// Applies a new client list while running: clients no longer listed, or whose addresses or
+    /// keys changed, are cut off at once; new ones may connect; everyone else's sessions stay up.
+    /// Returns (added, removed).
+    @discardableResult
+    public func apply(clients: [AuthorizedPeer], addresses newAddresses: [[IPPrefix]], configs newConfigs: [ClientConfig]) -> (added: Int, removed: Int) {
+        var wanted: [PublicKey: Int] = [:]
+        for (i, c) in clients.enumerated() { wanted[c.publicKey] = i }
+        var removed = 0
+        for i in hub.peers.indices where hub.peers[i].isMember {
+            let current = hub.directory.peers[i]
+            if let j = wanted[current.publicKey], newAddresses[j] == addresses[i], clients[j].presharedKey == current.presharedKey {
+                configs[i] = LanyardMessage.encode(.config, body: Array(newConfigs[j].text.utf8))
+                wanted[current.publicKey] = nil
+                continue
+            }
+            logger.notice("client \(current.name) removed")
+            hub.remove(PortID(i))
+            addresses[i] = []
+            removed += 1
+        }
+        var added = 0
+        for (j, c) in clients.enumerated() where wanted[c.publicKey] != nil {
+            let id = Int(hub.add(c))
+            while addresses.count <= id { addresses.append([]); configs.append([]) }
+            addresses[id] = newAddresses[j]
+            configs[id] = LanyardMessage.encode(.config, body: Array(newConfigs[j].text.utf8))
+            logger.notice("client \(c.name) added (\(newAddresses[j].map(\.description).joined(separator: ", ")))")
+            added += 1
+        }
+        rebuildAddressIndex()
+        return (added, removed)
     }
 
     /// The client owning the packet's destination address, if any.
@@ -126,7 +166,7 @@ public final class ServerNode {
                              datagramDrops: countsByName(hub.drops.nonZero), frameDrops: [:])
         s.kind = "server"
         tun.addDrops(to: &s.datagramDrops)
-        for i in s.ports.indices { s.ports[i].addresses = addresses[i].map(\.description) }
+        for i in s.ports.indices { s.ports[i].addresses = addresses[Int(s.ports[i].id)].map(\.description) }
         return s
     }
 }

@@ -15,8 +15,8 @@ inns srv ip addr add 203.0.113.1/24 dev u1; inns srv ip link set u1 up
 inns inet ip addr add 203.0.113.2/24 dev i0; inns inet ip link set i0 up; inns inet ip link set lo up
 inns srv ip route add default via 203.0.113.2
 for k in srv c1 c2; do keypair $k; done
-printf '[Client]\nName = c1\nPublicKey = %s\n[Client]\nName = c2\nPublicKey = %s\n' \
-    "$(cat "$WORK/c1.pub")" "$(cat "$WORK/c2.pub")" >"$WORK/clients.conf"
+(umask 077; printf '[Client]\nName = c1\nPublicKey = %s\n[Client]\nName = c2\nPublicKey = %s\n' \
+    "$(cat "$WORK/c1.pub")" "$(cat "$WORK/c2.pub")" >"$WORK/clients.conf")
 SRVPUB=$(cat "$WORK/srv.pub")
 
 # A stock WireGuard client, recorded before the server starts.
@@ -113,6 +113,39 @@ wg_client_check() {
     wait_until 10 inns wg ping -c 2 -W 1 203.0.113.2
 }
 check "stock wireguard-go client with the printed config reaches the internet host" wg_client_check
+
+srv_port() { "$LANYARD" status --name "${PFX}-srv" --json | python3 "$HERE/json_get.py" ports "name=$1" "$2"; }
+live_add_check() {
+    local up_before up_after priv addr
+    up_before=$(srv_port c1 connectedSeconds)
+    "$LANYARD" server add-client tablet --clients "$WORK/clients.conf" --pool 198.51.100.0/24 \
+        --private-key "$WORK/srv.key" --endpoint 192.0.2.1:51820 --server-name "${PFX}-srv" >"$WORK/tablet.conf" 2>"$WORK/tablet.err" || return 1
+    cat "$WORK/tablet.err"
+    priv=$(awk -F' = ' '/^PrivateKey/{print $2}' "$WORK/tablet.conf")
+    addr=$(awk -F' = ' '/^Address/{print $2}' "$WORK/tablet.conf")
+    echo "$priv" >"$WORK/tablet.key"; chmod 600 "$WORK/tablet.key"
+    WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 start wggo1 wg wireguard-go -f wg1
+    wait_until 5 inns wg ip link show wg1 || return 1
+    inns wg wg set wg1 private-key "$WORK/tablet.key" listen-port 51999 peer "$SRVPUB" endpoint 192.0.2.1:51820 \
+        allowed-ips 198.51.100.1/32 persistent-keepalive 25
+    inns wg ip addr add "$addr" dev wg1
+    inns wg ip link set wg1 up
+    wait_until 10 inns wg ping -c 1 -W 1 -I wg1 198.51.100.1 || return 1
+    up_after=$(srv_port c1 connectedSeconds)
+    echo "client-to-server: tablet $addr joined a running server; c1 up for $up_before s before, $up_after s after (not reconnected)"
+    python3 -c "import sys; sys.exit(0 if float('$up_after') >= float('$up_before') else 1)" &&
+        inns wg ping -c 1 -W 2 203.0.113.2 >/dev/null   # the phone, too, is untouched
+}
+check "server add-client lets a new stock WireGuard client in live; other clients keep their sessions" live_add_check
+
+live_remove_check() {
+    "$LANYARD" server remove-client tablet --clients "$WORK/clients.conf" --server-name "${PFX}-srv" 2>&1 || return 1
+    ! grep -q "Name = tablet" "$WORK/clients.conf" || return 1
+    [ "$(stat -c %a "$WORK/clients.conf")" = 600 ] || { echo "clients file mode changed"; return 1; }
+    ! inns wg ping -c 2 -W 1 -I wg1 198.51.100.1 >/dev/null 2>&1 &&
+        inns wg ping -c 1 -W 2 203.0.113.2 >/dev/null && [ "$(srv_port c1 state)" = up ]
+}
+check "server remove-client cuts that client off at once, the others stay" live_remove_check
 
 restore_check() {
     stop client-c1

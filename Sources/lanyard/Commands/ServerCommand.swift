@@ -9,7 +9,7 @@ struct ServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run a routed VPN server that hands out addresses, routes and NATs (or add a client to it).",
-        subcommands: [ServerRunCommand.self, ServerAddClientCommand.self],
+        subcommands: [ServerRunCommand.self, ServerAddClientCommand.self, ServerRemoveClientCommand.self],
         defaultSubcommand: ServerRunCommand.self)
 }
 
@@ -104,14 +104,8 @@ struct ServerRunCommand: ParsableCommand {
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.server")
         let key = try KeyFiles.privateKey(at: privateKey)
-        let (clients, addresses, pools) = try pool.assign()
+        let (clients, addresses, pools, configs) = try readClients()
         if clients.isEmpty { logger.warning("\(pool.clients) lists no clients yet: add one with `lanyard server add-client NAME`") }
-        var offered = route.compactMap(IPPrefix.init) + pools.map(\.prefix)
-        if nat { offered += pools.map { IPPrefix($0.prefix.isIPv6 ? "::/0" : "0.0.0.0/0")! } }
-        let configs = addresses.map { list in
-            ClientConfig(addresses: list.map { a in a.withLength(pools.first { $0.prefix.isIPv6 == a.isIPv6 }!.prefix.length) },
-                         routes: offered, keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout)
-        }
         try runDaemon {
             try requireNetworkAdmin("creating a TUN device")
             let socket = try UDPSocket(bindTo: try SocketAddress.resolve(listen, defaultHost: "::", passive: true))
@@ -141,9 +135,32 @@ struct ServerRunCommand: ParsableCommand {
                           .init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
+                reload: {
+                    do {
+                        let (clients, addresses, _, configs) = try readClients()
+                        let (added, removed) = node.apply(clients: clients, addresses: addresses, configs: configs)
+                        logger.notice("reloaded \(pool.clients): \(added) clients added, \(removed) removed")
+                        return "ok: \(added) added, \(removed) removed"
+                    } catch {
+                        logger.error("reload failed, nothing changed: \(error)")
+                        return "error: \(error)"
+                    }
+                },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
         }
+    }
+
+    /// Reads the clients file: who may connect, their addresses, the pools, and each one's config.
+    func readClients() throws -> ([AuthorizedPeer], [[IPPrefix]], [AddressPool], [ClientConfig]) {
+        let (clients, addresses, pools) = try pool.assign()
+        var offered = route.compactMap(IPPrefix.init) + pools.map(\.prefix)
+        if nat { offered += pools.map { IPPrefix($0.prefix.isIPv6 ? "::/0" : "0.0.0.0/0")! } }
+        let configs = addresses.map { list in
+            ClientConfig(addresses: list.map { a in a.withLength(pools.first { $0.prefix.isIPv6 == a.isIPv6 }!.prefix.length) },
+                         routes: offered, keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout)
+        }
+        return (clients, addresses, pools, configs)
     }
 }

@@ -93,8 +93,10 @@ struct SwitchCommand: ParsableCommand {
                     do {
                         let (added, removed) = node.apply(try readPorts(), now: monotonicNanoseconds())
                         logger.notice("reloaded \(ports): \(added) ports added, \(removed) removed")
+                        return "ok: \(added) added, \(removed) removed"
                     } catch {
                         logger.error("reload failed, nothing changed: \(error)")
+                        return "error: \(error)"
                     }
                 },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
