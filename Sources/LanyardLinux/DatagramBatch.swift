@@ -16,6 +16,8 @@ public final class DatagramBatch {
     public var count = 0
     /// Whether sending may coalesce datagrams (cleared if the kernel refuses UDP GSO).
     public var coalescing = true
+    /// Datagrams lost because the batch was full when committed (never expected: see `commit`).
+    public private(set) var dropped: UInt64 = 0
     private var destinations: [SocketAddress?]
     /// The last slot still accepts datagrams of its segment size.
     private var lastSlotOpen = false
@@ -76,7 +78,8 @@ public final class DatagramBatch {
     /// slot. Nil when the batch is full (flush first). Call `commit` with the bytes written.
     @inline(__always)
     public func reserve(maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer? {
-        if coalescing, lastSlotOpen, count > 0, destinations[count - 1] == destination {
+        // Appending needs a free slot too: a datagram longer than the run moves to a slot of its own.
+        if coalescing, lastSlotOpen, count > 0, count < capacity, destinations[count - 1] == destination {
             let slot = slots[count - 1]
             if slot.length + maximum <= min(bufferSize, Self.maximumCoalesced),
                slot.length / max(slot.segment, 1) < Self.maximumSegments {
@@ -101,8 +104,9 @@ public final class DatagramBatch {
             if length < segment { lastSlotOpen = false } // a shorter datagram ends a coalesced run
             return
         }
-        // Longer than the run's datagrams: move it into a slot of its own.
-        guard count < capacity else { return }
+        // Longer than the run's datagrams: move it into a slot of its own (`reserve` only offers
+        // the tail of the last slot while one is free, so this cannot fail; count it if it ever does).
+        guard count < capacity else { dropped &+= 1; return }
         slots[count].buffer!.copyMemory(from: slots[last].buffer! + slots[last].length, byteCount: length)
         start(slot: count, length: length, destination: destination)
     }

@@ -71,29 +71,51 @@ public final class IndexAllocator {
 public final class HandshakeRateLimiter {
     private struct Bucket { var tokens: UInt64; var last: Timestamp }
     private var buckets: [[UInt8]: Bucket] = [:]
+    private var global: Bucket
     private let perSecond: UInt64
     private let burst: UInt64
+    private let globalPerSecond: UInt64
     private var lastCollection = Timestamp(nanoseconds: 0)
     private static let costPerPacket: UInt64 = 1_000_000_000
 
-    /// A limiter allowing `perSecond` messages per source with bursts of `burst`.
-    public init(perSecond: UInt64 = 20, burst: UInt64 = 5) {
+    /// A limiter allowing `perSecond` messages per source address with bursts of `burst`, and
+    /// `globalPerSecond` from all sources together (bursts of one second's worth).
+    public init(perSecond: UInt64 = 20, burst: UInt64 = 5, globalPerSecond: UInt64 = 2_000) {
         self.perSecond = perSecond
         self.burst = burst
+        self.globalPerSecond = globalPerSecond
+        global = Bucket(tokens: globalPerSecond * Self.costPerPacket, last: Timestamp(nanoseconds: 0))
+    }
+
+    /// The key a source is limited by: its IPv4 address, or its IPv6 /64 (as WireGuard does), so
+    /// that changing the source port does not escape the limit. `source` is the address identity
+    /// (port, then 4 or 16 address bytes).
+    static func key(_ source: [UInt8]) -> [UInt8] {
+        switch source.count {
+        case 6: Array(source[2..<6])
+        case 18: Array(source[2..<10])
+        default: source
+        }
     }
 
     /// Whether a message from `source` may be processed now (and takes a token if so).
     public func allow(source: [UInt8], now: Timestamp) -> Bool {
         if now.since(lastCollection) >= .seconds(1) { collect(now: now) }
-        let capacity = burst * Self.costPerPacket
-        var bucket = buckets[source] ?? Bucket(tokens: capacity, last: now)
-        let refill = min(now.since(bucket.last).nanoseconds, capacity) * perSecond
+        let key = Self.key(source)
+        var bucket = buckets[key] ?? Bucket(tokens: burst * Self.costPerPacket, last: now)
+        let allowed = take(&bucket, rate: perSecond, capacity: burst * Self.costPerPacket, now: now)
+            && take(&global, rate: globalPerSecond, capacity: globalPerSecond * Self.costPerPacket, now: now)
+        buckets[key] = bucket
+        return allowed
+    }
+
+    private func take(_ bucket: inout Bucket, rate: UInt64, capacity: UInt64, now: Timestamp) -> Bool {
+        let refill = min(now.since(bucket.last).nanoseconds, capacity) * rate
         bucket.tokens = min(bucket.tokens + refill, capacity)
         bucket.last = now
-        let allowed = bucket.tokens >= Self.costPerPacket
-        if allowed { bucket.tokens -= Self.costPerPacket }
-        buckets[source] = bucket
-        return allowed
+        guard bucket.tokens >= Self.costPerPacket else { return false }
+        bucket.tokens -= Self.costPerPacket
+        return true
     }
 
     private func collect(now: Timestamp) {

@@ -1,10 +1,11 @@
 /// WireGuard's sliding replay window (RFC 6479 style, as in the kernel and wireguard-go): a ring
-/// of 32 64-bit blocks; counters up to `windowSize` behind the highest seen are tracked exactly,
+/// of 33 64-bit blocks; counters up to `windowSize` (2,048) behind the highest seen are tracked exactly,
 /// older ones are refused, as is any counter ≥ `limit`.
 public struct ReplayWindow: Sendable {
     static let blockBits = 64
-    static let ringBlocks = 32
-    /// Bits tracked behind the newest counter (2048 − 64).
+    static let ringBlocks = 33
+    /// Counters tracked behind the newest one: 2,048, what the documentation promises (one block
+    /// more than the window, because the newest block is only partly behind the newest counter).
     public static let windowSize: UInt64 = UInt64((ringBlocks - 1) * blockBits)
 
     private var ring = [UInt64](repeating: 0, count: ringBlocks)

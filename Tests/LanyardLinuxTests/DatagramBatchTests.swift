@@ -32,6 +32,18 @@ import Testing
         #expect(b.slots[1].length == 150 && b.slots[1].buffer!.load(fromByteOffset: 149, as: UInt8.self) == 7)
     }
 
+    /// A full batch must not offer the tail of its last slot: a longer datagram written there
+    /// would need a slot of its own and be lost.
+    @Test func aFullBatchLosesNothing() {
+        let b = DatagramBatch(capacity: 2)
+        put(b, 100, to: here)
+        put(b, 100, to: there)
+        #expect(b.count == 2)
+        // Full: no room is offered (the caller flushes first), so nothing can be lost.
+        #expect(b.reserve(maximum: 300, to: there) == nil)
+        #expect(b.dropped == 0)
+    }
+
     @Test func capsSegmentsPerSend() {
         let b = DatagramBatch(capacity: 4)
         for _ in 0..<(DatagramBatch.maximumSegments + 1) { put(b, 32, to: here) }

@@ -66,3 +66,55 @@ import LanyardCore
         #expect(text.hasSuffix("errno=0\n\n"))
     }
 }
+
+@Suite struct ReplayWindowEdgeTests {
+    @Test func theWindowIsExactly2048Behind() {
+        #expect(ReplayWindow.windowSize == 2048)
+        var w = ReplayWindow()
+        let top: UInt64 = 100_000
+        func accept(_ c: UInt64) -> Bool { w.accept(c) }
+        let first = accept(top)
+        let atEdge = accept(top - 2048)          // exactly at the edge: still tracked
+        let edgeReplayed = accept(top - 2048)    // and a replay of it is refused
+        let pastEdge = accept(top - 2049)        // one past the edge: too old
+        #expect(first && atEdge && !edgeReplayed && !pastEdge)
+        // Reordering inside the window, across block boundaries, in any order.
+        let inside = Array(stride(from: top - 1, through: top - 2047, by: -63))
+        let fresh = inside.map(accept)
+        let again = inside.map(accept)
+        #expect(fresh.allSatisfy { $0 } && again.allSatisfy { !$0 })
+        // A jump forward by more than the window forgets everything older.
+        let jump = accept(top + 5000)
+        let old = accept(top)
+        let edgeAfterJump = accept(top + 5000 - 2048)
+        #expect(jump && !old && edgeAfterJump)
+    }
+}
+
+@Suite struct RateLimiterTests {
+    func v4(_ port: UInt16, _ a: UInt8) -> [UInt8] { [UInt8(port >> 8), UInt8(port & 255), 192, 0, 2, a] }
+
+    @Test func a_thousandSourcePortsFromOneAddressShareOneBucket() {
+        let limiter = HandshakeRateLimiter(perSecond: 20, burst: 5)
+        let now = Timestamp(nanoseconds: 10_000_000_000)
+        let allowed = (0..<1000).filter { limiter.allow(source: v4(UInt16(1000 + $0), 7), now: now) }.count
+        #expect(allowed == 5)
+        // Another address has its own bucket.
+        #expect(limiter.allow(source: v4(1, 8), now: now))
+        // IPv6: the same /64 shares a bucket, another /64 does not.
+        let a = [0, 1] + [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 7) + [1]
+        var b = a; b[17] = 2                  // same /64, other host
+        var c = a; c[9] = 2                   // other /64
+        let fromA = (0..<5).filter { _ in limiter.allow(source: a, now: now) }.count
+        #expect(fromA == 5)
+        #expect(!limiter.allow(source: b, now: now))
+        #expect(limiter.allow(source: c, now: now))
+    }
+
+    @Test func aGlobalCapHoldsAcrossAddresses() {
+        let limiter = HandshakeRateLimiter(perSecond: 20, burst: 5, globalPerSecond: 100)
+        let now = Timestamp(nanoseconds: 10_000_000_000)
+        let allowed = (0..<1000).filter { limiter.allow(source: [0, 1, 198, 51, UInt8($0 / 256), UInt8($0 % 256)], now: now) }.count
+        #expect(allowed == 100)
+    }
+}
