@@ -47,7 +47,8 @@ public final class PeerHub {
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
     private var recentInitiations = 0
-    private var underLoad = false
+    /// Whether the hub demands cookies (too many valid-looking initiations recently).
+    public private(set) var isUnderLoad = false
     /// Above this many initiations per housekeeping pass (4 per second) the hub demands cookies.
     static let loadThreshold = 64
 
@@ -117,9 +118,12 @@ public final class PeerHub {
         }
         let id: PortID
         if type == WireMessage.initiation {
-            recentInitiations += 1
             let from = sender()
-            switch directory.screenInitiation(bytes, sender: from.identityBytes, into: scratch, now: now) {
+            let verdict = directory.screenInitiation(bytes, sender: from.identityBytes, into: scratch, now: now)
+            // Only initiations with a valid mac1 (made by someone who knows our public key) count
+            // as load: garbage alone must not push honest peers through cookie round trips.
+            if verdict != .drop(.handshakeFailed) { recentInitiations += 1 }
+            switch verdict {
             case .peer(let p): id = p
             case .reply(let n): io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: from); return
             case .drop(let reason): drops.record(reason); return
@@ -134,7 +138,9 @@ public final class PeerHub {
         let out = WireMessage.output(for: bytes, scratch: scratch)
         let how = arrival ?? .direct(sender())
         switch peers[Int(id)].link.open(bytes, into: out, now: now) {
-        case .none: authenticated(id, how, bytes: bytes.count, now: now)
+        case .none:
+            // A cookie reply is not proof that the peer is at that address: it moves nothing.
+            if type != WireMessage.cookieReply { authenticated(id, how, bytes: bytes.count, now: now) }
         case .drop(let reason): drops.record(reason); return
         case .send(let n):
             authenticated(id, how, bytes: bytes.count, now: now)
@@ -214,8 +220,8 @@ public final class PeerHub {
         guard now >= nextHousekeeping else { return }
         nextHousekeeping = now + .seconds(0.25)
         let loaded = recentInitiations > Self.loadThreshold
-        if loaded != underLoad {
-            underLoad = loaded
+        if loaded != isUnderLoad {
+            isUnderLoad = loaded
             directory.setUnderLoad(loaded)
             logger.notice(loaded ? "handshake flood: demanding cookies" : "handshake load normal again")
         }

@@ -1,0 +1,70 @@
+import LanyardCore
+import LanyardLinux
+import LanyardWireGuard
+import Logging
+import Testing
+@testable import LanyardNode
+
+/// PeerHub's screening, fed datagrams in memory (its socket, on loopback, is never read here).
+@Suite struct PeerHubTests {
+    let hubKey = PrivateKey()
+    let peerKey = PrivateKey()
+
+    func makeHub() throws -> PeerHub {
+        let socket = try UDPSocket(bindTo: SocketAddress.resolve("127.0.0.1:0", passive: true))
+        let directory = WireGuardPeerDirectory(privateKey: hubKey, peers: [AuthorizedPeer(name: "p", publicKey: peerKey.publicKey)])
+        return PeerHub(directory: directory, socket: socket, logger: Logger(label: "test"))
+    }
+
+    func feed(_ hub: PeerHub, _ bytes: [UInt8], from address: SocketAddress, now: Nanoseconds) {
+        var copy = bytes
+        copy.withUnsafeMutableBytes { b in
+            hub.handle(UnsafeRawBufferPointer(b), from: { address }, arrival: nil, expected: nil, now: now) { _, _, _ in }
+        }
+    }
+
+    /// Garbage shaped like initiations (right type and length, no valid mac1) must not switch the
+    /// hub into cookie mode: only datagrams with a valid mac1 count as load.
+    @Test func garbageInitiationsDoNotCountAsLoad() throws {
+        let hub = try makeHub()
+        let from = try SocketAddress.resolve("192.0.2.9:4000")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            var junk = (0..<148).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            junk[0] = 1; junk[1] = 0; junk[2] = 0; junk[3] = 0
+            feed(hub, junk, from: from, now: 1_000_000_000)
+        }
+        hub.housekeeping(now: 1_000_000_000, silenceTimeout: .max) { _ in }
+        #expect(!hub.isUnderLoad)
+        #expect(hub.drops[.handshakeFailed] == 500)
+    }
+
+    /// A cookie reply is authenticated only loosely (anyone on the path who saw the initiation can
+    /// make one): it must neither move the peer's endpoint nor count as hearing from it.
+    @Test func aCookieReplyDoesNotMoveTheEndpoint() throws {
+        let hub = try makeHub()
+        let home = try SocketAddress.resolve("192.0.2.7:51820")
+        let elsewhere = try SocketAddress.resolve("203.0.113.66:9999")
+        hub.setRoute(0, endpoint: home, relayMember: nil)
+        var initiation = [UInt8](repeating: 0, count: 256)
+        let n = initiation.withUnsafeMutableBytes { out -> Int in
+            if case .send(let n) = hub.peers[0].link.initiateHandshake(into: out, now: 1) { return n }
+            return 0
+        }
+        #expect(n == 148)
+        // The peer, under load, answers with a cookie reply.
+        let remote = WireGuardResponderDirectory(localPrivate: peerKey)
+        remote.cookieChecker.isUnderLoad = true
+        var reply = [UInt8](repeating: 0, count: 256)
+        let check = initiation.withUnsafeBytes { i in
+            reply.withUnsafeMutableBytes { r in
+                remote.checkInitiation(UnsafeRawBufferPointer(rebasing: i[0..<148]), source: home.identityBytes,
+                                       now: Timestamp(nanoseconds: 2), into: r)
+            }
+        }
+        guard case .cookieReply(let length) = check else { Issue.record("expected a cookie reply, got \(check)"); return }
+        feed(hub, Array(reply[0..<length]), from: elsewhere, now: 5_000_000_000)
+        #expect(hub.peers[0].endpoint == home)
+        #expect(hub.peers[0].lastHeard == 0)
+    }
+}
