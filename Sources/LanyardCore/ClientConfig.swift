@@ -88,14 +88,22 @@ public struct AddressPool: Sendable {
     /// The server's own address in the pool (first host), as CIDR text.
     public var serverAddress: String { text(1) }
 
-    /// Marks a fixed address as used; false if outside the pool.
-    public mutating func reserve(_ host: IPPrefix) -> Bool {
-        guard host.isIPv6 == prefix.isIPv6 else { return false }
-        let offset = host.isIPv6 ? host.low &- prefix.low : host.low &- prefix.low
+    /// Why a fixed address cannot be reserved.
+    public enum Refusal: Error, Equatable, Sendable {
+        case outsidePool
+        case serverAddress
+        case alreadyTaken
+    }
+
+    /// Marks a fixed address as used; returns why not, or nil when reserved.
+    public mutating func reserve(_ host: IPPrefix) -> Refusal? {
+        guard host.isIPv6 == prefix.isIPv6 else { return .outsidePool }
+        let offset = host.low &- prefix.low
         let inside = host.isIPv6 ? prefix.contains(ipv6High: host.high, low: host.low) : prefix.contains(ipv4: UInt32(host.low))
-        guard inside, offset > 1 else { return false }
-        taken.insert(offset)
-        return true
+        guard inside, offset != 0 else { return .outsidePool }
+        guard offset != 1 else { return .serverAddress }
+        guard taken.insert(offset).inserted else { return .alreadyTaken }
+        return nil
     }
 
     /// The next free host address as a host prefix, nil when exhausted.

@@ -60,7 +60,11 @@ import Testing
         let inside = pool.reserve(IPPrefix("198.51.100.3")!)
         let outside = pool.reserve(IPPrefix("203.0.113.3")!)
         let server = pool.reserve(IPPrefix("198.51.100.1")!)
-        #expect(inside && !outside && !server)
+        let twice = pool.reserve(IPPrefix("198.51.100.3")!)
+        #expect(inside == nil)
+        #expect(outside == .outsidePool)
+        #expect(server == .serverAddress)
+        #expect(twice == .alreadyTaken)
         let given = (0..<5).map { _ in pool.allocate() }
         #expect(given == [IPPrefix("198.51.100.2"), IPPrefix("198.51.100.4"), IPPrefix("198.51.100.5"), IPPrefix("198.51.100.6"), nil])
         var six = AddressPool(IPPrefix("2001:db8:3::/64")!)!

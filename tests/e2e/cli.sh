@@ -32,6 +32,13 @@ check "a bad peer key is explained" expect_error "is not a WireGuard public key"
 check "a bad CIDR is explained" expect_error "is not an address/prefix" $L tunnel --private-key "$WORK/k.key" --peer-key "$PUB" --route 198.51.100.0/33
 check "an unknown option is refused with usage" expect_error "Unknown option" $L switch --private-key x --ports y --frobnicate
 check "silence shorter than keepalive is refused" expect_error "--silence-timeout" $L switch --private-key "$WORK/k.key" --ports "$WORK/ok.conf" --keepalive 10 --silence-timeout 5
+keypair k2
+printf '[Client]\nName = one\nPublicKey = %s\nAddress = 198.51.100.9\n[Client]\nName = two\nPublicKey = %s\nAddress = 198.51.100.9\n' "$PUB" "$(cat "$WORK/k2.pub")" >"$WORK/dup.conf"
+check "two clients with the same fixed address are refused, both named" expect_error "clients one and two both have Address 198.51.100.9" $L server --private-key "$WORK/k.key" --clients "$WORK/dup.conf"
+printf '[Client]\nName = one\nPublicKey = %s\nAddress = 198.51.100.1\n' "$PUB" >"$WORK/srvaddr.conf"
+check "a client given the server's own address is told so" expect_error "is the server's own address" $L server --private-key "$WORK/k.key" --clients "$WORK/srvaddr.conf"
+check "wireguard: a bad interface name is explained" expect_error "not a usable interface name" $L wireguard "this-name-is-far-too-long"
+check "remove-client of an unknown client is explained" expect_error "has no client named nobody" $L server remove-client nobody --clients "$WORK/dup.conf"
 check "status of a daemon that is not running is explained" expect_error "cannot reach" $L status --name "${PFX}-none"
 
 summary

@@ -41,10 +41,18 @@ struct ServerPoolOptions: ParsableArguments {
         let list: [AuthorizedPeer]
         do { list = try AuthorizedPeer.parse(text, kind: .client) } catch { throw CommandFailure("\(clients): \(error)") }
         var pools = try pools()
+        var holder: [IPPrefix: String] = [:]
         for client in list {
             for a in client.addresses {
-                guard let i = pools.firstIndex(where: { $0.prefix.isIPv6 == a.isIPv6 }), pools[i].reserve(a) else {
+                let i = pools.firstIndex(where: { $0.prefix.isIPv6 == a.isIPv6 })
+                switch i.map({ pools[$0].reserve(a) }) ?? .outsidePool {
+                case nil: holder[a] = client.name
+                case .outsidePool:
                     throw CommandFailure("\(clients): client \(client.name)'s Address \(a) is not inside a pool (\(pools.map(\.prefix.description).joined(separator: ", ")))")
+                case .serverAddress:
+                    throw CommandFailure("\(clients): client \(client.name)'s Address \(a) is the server's own address in the pool; pick another")
+                case .alreadyTaken:
+                    throw CommandFailure("\(clients): clients \(holder[a] ?? "?") and \(client.name) both have Address \(a); give each its own")
                 }
             }
         }
