@@ -13,6 +13,30 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(2),
         maxIterations: 1_000)
 
+    // Cryptokey routing: 500 peers with 10 IPv4 prefixes each (5,000 prefixes of /16 to /32),
+    // looked up for random destinations, as `lanyard wireguard` does for every packet.
+    Benchmark("AllowedIPs lookup, 500 peers x 10 prefixes") { benchmark in
+        var rng = SystemRandomNumberGenerator()
+        var table = AllowedIPs()
+        var inserted: [UInt32] = []
+        for peer in 0..<500 as Range<UInt32> {
+            for _ in 0..<10 {
+                let a = UInt32.random(in: 0...UInt32.max, using: &rng)
+                inserted.append(a)
+                let len = Int.random(in: 16...32, using: &rng)
+                table.insert(IPPrefix("\(a >> 24).\(a >> 16 & 255).\(a >> 8 & 255).\(a & 255)/\(len)")!, for: peer)
+            }
+        }
+        // Half of the destinations inside a prefix (found at depth 16-32), half anywhere.
+        let destinations = (0..<4096).map { i in i % 2 == 0 ? inserted[i % inserted.count] : UInt32.random(in: 0...UInt32.max, using: &rng) }
+        benchmark.startMeasurement()
+        var hits = 0
+        for i in benchmark.scaledIterations {
+            if table.lookup(ipv4: destinations[i & 4095]) != nil { hits &+= 1 }
+        }
+        blackHole(hits)
+    }
+
     Benchmark("WireGuard seal 1400 B") { benchmark in
         do {
             let pair = try PeerPair()
