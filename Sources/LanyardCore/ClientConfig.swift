@@ -17,6 +17,18 @@ public struct ClientConfig: Equatable, Sendable {
         self.silenceSeconds = silenceSeconds
     }
 
+    /// The inner source addresses the server may send from: the prefixes it routes for the
+    /// client (its pools included), as WireGuard's AllowedIPs for the server peer. With a full
+    /// tunnel (0.0.0.0/0, ::/0) that is everything.
+    public var allowedSources: AllowedIPs {
+        var table = AllowedIPs()
+        for prefix in routes { table.insert(prefix, for: 0) }
+        for text in addresses {
+            if let p = IPPrefix(text) { table.insert(p, for: 0) }
+        }
+        return table
+    }
+
     /// Why a config body was refused.
     public enum ParseError: Error, Equatable, Sendable, CustomStringConvertible {
         case notUTF8

@@ -46,6 +46,8 @@ public final class ClientNode {
     let logger: Logger
     let startedAt: Nanoseconds
     private(set) var config: ClientConfig?
+    /// Inner sources the server may send from (its routes); empty until its config arrives.
+    private var allowedSources = AllowedIPs()
 
     public init(settings: ClientSettings, tun: TunDevice, hub: HubConnection, network: NetworkChanges, logger: Logger, now: Nanoseconds) {
         self.settings = settings
@@ -78,7 +80,10 @@ public final class ClientNode {
     private func deliver(_ plaintext: UnsafeRawBufferPointer, now: Nanoseconds) throws {
         if IPPacket.version(plaintext) != nil {
             guard let length = IPPacket.length(plaintext) else { hub.drops.record(.notAnIPPacket); return }
-            try? tun.writeCoalescing(UnsafeRawBufferPointer(rebasing: plaintext[0..<length]))
+            let packet = UnsafeRawBufferPointer(rebasing: plaintext[0..<length])
+            // Only from what the server routes for us (nothing before its config arrived).
+            guard allowedSources.lookup(sourceOf: packet) != nil else { hub.drops.record(.sourceNotAllowed); return }
+            try? tun.writeCoalescing(packet)
             return
         }
         guard let header = try? LanyardMessage.parse(plaintext) else { hub.drops.record(.lanyardMalformed); return }
@@ -90,6 +95,7 @@ public final class ClientNode {
             if config == nil {
                 try apply(received)
                 config = received
+                allowedSources = received.allowedSources
             } else if received != config {
                 logger.warning("the server now sends a different configuration; keeping the one in place (restart the client to take it)")
             }

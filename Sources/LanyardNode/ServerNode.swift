@@ -159,6 +159,25 @@ public final class ServerNode {
 
     public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
 
+    /// Answers WireGuard's userspace API, so that `wg show` lists the server's clients. Only
+    /// `get` is served: clients are added and removed with `lanyard server add-client` /
+    /// `remove-client` (or the clients file and SIGHUP), which also give them their addresses.
+    public func handleWireGuardAPI(_ request: String, privateKey: PrivateKey, listenPort: UInt16, now: Nanoseconds) -> String {
+        guard request.hasPrefix("get=1") else { return "errno=95\n\n" } // EOPNOTSUPP
+        let wall = wallClock()
+        let nowWall = Int64(wall.seconds) * 1_000_000_000 + Int64(wall.nanoseconds)
+        let peers = hub.peers.indices.filter { hub.peers[$0].isMember }.map { i -> UAPI.PeerState in
+            let authorized = hub.directory.peers[i]
+            let handshake = hub.lastHandshake(PortID(i)).map { nowWall - Int64(now &- $0) } ?? 0
+            return UAPI.PeerState(publicKey: authorized.publicKey, presharedKey: authorized.presharedKey,
+                                  endpoint: hub.peers[i].endpoint?.description,
+                                  lastHandshakeSeconds: handshake / 1_000_000_000, lastHandshakeNanoseconds: handshake % 1_000_000_000,
+                                  txBytes: hub.peers[i].traffic.txBytes, rxBytes: hub.peers[i].traffic.rxBytes,
+                                  persistentKeepalive: 0, allowedIPs: addresses[i])
+        }
+        return UAPI.formatGet(privateKey: privateKey, listenPort: listenPort, fwmark: 0, peers: peers)
+    }
+
     /// A snapshot for `lanyard status` (clients shown as ports, with their addresses as "MACs" count 0).
     public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
         var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,

@@ -62,3 +62,22 @@ import Testing
         }
     }
 }
+
+@Suite struct ClientAllowedSourcesTests {
+    func v4(_ s: String) -> UInt32 { UInt32(truncatingIfNeeded: IPPrefix(s)!.low) }
+
+    @Test func aSplitTunnelClientAcceptsOnlyWhatTheServerRoutes() {
+        let config = ClientConfig(addresses: ["198.51.100.2/24"], routes: [IPPrefix("203.0.113.0/24")!],
+                                  keepaliveSeconds: 2, silenceSeconds: 6)
+        let allowed = config.allowedSources
+        #expect(allowed.lookup(ipv4: v4("203.0.113.9")) != nil)
+        #expect(allowed.lookup(ipv4: v4("198.51.100.1")) != nil)  // the server itself
+        #expect(allowed.lookup(ipv4: v4("192.0.2.66")) == nil)    // a forged source: refused
+    }
+
+    @Test func aFullTunnelAcceptsEverything() {
+        let config = ClientConfig(addresses: ["198.51.100.2/24"], routes: [IPPrefix("0.0.0.0/0")!],
+                                  keepaliveSeconds: 2, silenceSeconds: 6)
+        #expect(config.allowedSources.lookup(ipv4: v4("192.0.2.66")) != nil)
+    }
+}

@@ -138,6 +138,15 @@ live_add_check() {
 }
 check "server add-client lets a new stock WireGuard client in live; other clients keep their sessions" live_add_check
 
+wg_show_server_check() {
+    local iface; iface=$(inns srv ip -o link show | grep -o 'lanyard[0-9]*' | head -1)
+    inns srv wg show "$iface" | tee "$WORK/srvshow.txt" | head -20
+    echo "wg show on the server: $(grep -c '^peer: ' "$WORK/srvshow.txt") peers, $(grep -c 'latest handshake' "$WORK/srvshow.txt") with a handshake"
+    [ "$(grep -c '^peer: ' "$WORK/srvshow.txt")" -ge 4 ] && grep -q "$(cat "$WORK/c1.pub")" "$WORK/srvshow.txt" &&
+        inns srv wg show "$iface" dump | grep -q "$(cat "$WORK/c1.pub")"
+}
+check "stock wg show lists the L3 server's clients with handshakes and addresses" wg_show_server_check
+
 live_remove_check() {
     "$LANYARD" server remove-client tablet --clients "$WORK/clients.conf" --server-name "${PFX}-srv" 2>&1 || return 1
     ! grep -q "Name = tablet" "$WORK/clients.conf" || return 1

@@ -136,11 +136,23 @@ struct ServerRunCommand: ParsableCommand {
             let node = ServerNode(settings: ServerSettings(name: daemon.name ?? tun.name, clientToClient: clientToClient,
                                                            keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout),
                                   hub: hub, tun: tun, addresses: addresses, configs: configs, logger: logger)
+            // `wg show <interface>` reads the server through WireGuard's userspace API (best effort:
+            // that folder is shared by every network namespace, so the name may be taken).
+            var apiSources: [EventLoop.Source] = []
+            do {
+                let api = try ControlServer(path: "\(WireGuardCommand.apiDirectory)/\(tun.name).sock",
+                                            directory: WireGuardCommand.apiDirectory, directoryMode: 0o755)
+                apiSources.append(.init(fileDescriptor: api.fileDescriptor) { now in
+                    api.serveBlankLineTerminated { node.handleWireGuardAPI($0, privateKey: key, listenPort: socket.localAddress.port, now: now) }
+                })
+            } catch {
+                logger.warning("`wg show \(tun.name)` will not work: \(error)")
+            }
             let shown = socket.localAddress.description
             logger.notice("server \(tun.name) on UDP \(shown) for \(clients.count) clients; public key \(key.publicKey.base64)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: tun.fileDescriptor) { try node.tunReadable(now: $0) },
-                          .init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
+                          .init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }] + apiSources,
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
                 reload: {

@@ -37,8 +37,8 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "Most MAC addresses one port may hold.")
     var maxMacsPerPort: Int = 64
 
-    @Option(help: "Most MAC addresses in the table.")
-    var maxMacs: Int = 8192
+    @Option(help: "Most MAC addresses in the table (default: 4 per listed port, at least 8192).")
+    var maxMacs: Int?
 
     @Option(help: "Seconds a MAC must be idle on its port before another port may take it.")
     var macMoveHold: Double = 10
@@ -56,7 +56,7 @@ struct SwitchCommand: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
-        guard macAging > 0, maxMacsPerPort > 0, maxMacs > 0, macMoveHold >= 0 else {
+        guard macAging > 0, maxMacsPerPort > 0, (maxMacs ?? 1) > 0, macMoveHold >= 0 else {
             throw ValidationError("--mac-aging, --max-macs-per-port and --max-macs must be positive")
         }
         guard keepalive > 0, silenceTimeout > keepalive, silenceTimeout < 65536 else {
@@ -76,7 +76,7 @@ struct SwitchCommand: ParsableCommand {
             let settings = SwitchSettings(
                 name: daemon.name ?? "switch",
                 table: .init(agingTime: .seconds(macAging), maxMACsPerPort: maxMacsPerPort,
-                             maxEntries: maxMacs, moveHoldTime: .seconds(macMoveHold)),
+                             maxEntries: maxMacs ?? max(8192, 4 * list.count), moveHoldTime: .seconds(macMoveHold)),
                 keepaliveInterval: .seconds(Double(keepalive)), silenceTimeout: .seconds(Double(silenceTimeout)),
                 directPaths: !relayAll)
             let directory = WireGuardPeerDirectory(privateKey: key, peers: list)

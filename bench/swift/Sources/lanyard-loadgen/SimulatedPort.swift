@@ -28,7 +28,10 @@ final class SimulatedPort {
         self.key = key
         peer = WireGuardPeer(localPrivate: key, peerPublic: switchKey, presharedKey: nil,
                              indexAllocator: allocator, wallClock: Clock.wall)
-        socket = try UDPEndpoint(remotePort: switchPort, bufferBytes: 256 * 1024)
+        // Each simulated port on its own loopback address (127.0.x.y), as real ports come from
+        // many addresses: the switch limits handshakes per source address under load.
+        let host = UInt32(0x7F00_0000) | UInt32((index / 250) & 0xFF) << 8 | UInt32(index % 250 + 2)
+        socket = try UDPEndpoint(localHost: host, remotePort: switchPort, bufferBytes: 256 * 1024)
         mac = MACAddress(rawValue: 0x0200_0000_0000 | UInt64(index & 0xFF_FFFF))
     }
 

@@ -6,14 +6,15 @@ struct SystemCallError: Error, CustomStringConvertible {
     init(_ call: String) { description = "\(call): \(String(cString: strerror(errno)))" }
 }
 
-/// A non-blocking UDP socket bound to 127.0.0.1 on its own port and connected to one peer
+/// A non-blocking UDP socket bound to a loopback address on its own port and connected to one peer
 /// (the switch), so `send`/`receive` need no addresses and the kernel filters other senders.
 final class UDPEndpoint {
     let fd: Int32
 
     /// Opens, binds to 127.0.0.1:`localPort` (0 = any free port) and connects to 127.0.0.1:`remotePort`
     /// (none if 0). `bufferBytes` sets SO_RCVBUF/SO_SNDBUF when non-zero.
-    init(localPort: UInt16 = 0, remotePort: UInt16, bufferBytes: Int32 = 0) throws(SystemCallError) {
+    /// `localHost` (host order) picks the loopback address to bind; 127.0.0.1 by default.
+    init(localHost: UInt32 = 0x7F00_0001, localPort: UInt16 = 0, remotePort: UInt16, bufferBytes: Int32 = 0) throws(SystemCallError) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemCallError("socket") }
         if bufferBytes > 0 {
@@ -21,7 +22,7 @@ final class UDPEndpoint {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        var local = Self.loopback(port: localPort)
+        var local = Self.loopback(port: localPort, host: localHost)
         let bound = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -59,11 +60,11 @@ final class UDPEndpoint {
         return n >= 0 ? n : nil
     }
 
-    private static func loopback(port: UInt16) -> sockaddr_in {
+    private static func loopback(port: UInt16, host: UInt32 = 0x7F00_0001) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        address.sin_addr.s_addr = host.bigEndian
         return address
     }
 }
