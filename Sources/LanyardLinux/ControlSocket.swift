@@ -35,37 +35,42 @@ public final class ControlServer {
     /// Accepts pending connections and answers each with `respond(request)`. Never blocks long:
     /// a client gets 200 ms to send its request line.
     public func serve(_ respond: (String) -> String) {
-        while true {
-            let client = accept(fileDescriptor, nil, nil)
-            guard client >= 0 else { return }
+        while let client = acceptClient(timeoutMicroseconds: 200_000) {
             defer { close(client) }
-            var tv = timeval(tv_sec: 0, tv_usec: 200_000)
-            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             var buffer = [UInt8](repeating: 0, count: 512)
             let n = recv(client, &buffer, buffer.count, 0)
             guard n > 0 else { continue }
             let request = String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters()
-            let reply = Array(respond(request).utf8)
-            var offset = 0
-            while offset < reply.count {
-                let w = reply[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if w <= 0 { break }
-                offset += w
-            }
+            Self.sendAll(respond(request), to: client)
+        }
+    }
+
+    /// The next pending connection, with send and receive timeouts set; nil when none is waiting.
+    private func acceptClient(timeoutMicroseconds: Int) -> Int32? {
+        let client = accept(fileDescriptor, nil, nil)
+        guard client >= 0 else { return nil }
+        var tv = timeval(tv_sec: timeoutMicroseconds / 1_000_000, tv_usec: timeoutMicroseconds % 1_000_000)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return client
+    }
+
+    /// Writes all of `reply` to `client` (gives up when the client stops reading).
+    private static func sendAll(_ reply: String, to client: Int32) {
+        let bytes = Array(reply.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let w = bytes[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if w <= 0 { break }
+            offset += w
         }
     }
 
     /// Accepts pending connections and answers each request that ends with an empty line
     /// (WireGuard's userspace API: `get=1` or `set=1` and key=value lines), at most 1 MB, within 1 s.
     public func serveBlankLineTerminated(_ respond: (String) -> String) {
-        while true {
-            let client = accept(fileDescriptor, nil, nil)
-            guard client >= 0 else { return }
+        while let client = acceptClient(timeoutMicroseconds: 1_000_000) {
             defer { close(client) }
-            var tv = timeval(tv_sec: 1, tv_usec: 0)
-            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             var request: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while request.count < 1 << 20 {
@@ -75,13 +80,7 @@ public final class ControlServer {
                 if request.count >= 2, request[request.count - 1] == 10, request[request.count - 2] == 10 { break }
             }
             guard !request.isEmpty else { continue }
-            let reply = Array(respond(String(decoding: request, as: UTF8.self)).utf8)
-            var offset = 0
-            while offset < reply.count {
-                let w = reply[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if w <= 0 { break }
-                offset += w
-            }
+            Self.sendAll(respond(String(decoding: request, as: UTF8.self)), to: client)
         }
     }
 

@@ -120,6 +120,19 @@ keypair() {
     "$LANYARD" pubkey <"$WORK/$1.key" >"$WORK/$1.pub"
 }
 
+# sha_transfer FROM_NS TO_NS TO_ADDR [MB] [PORT]: sends a random file over TCP with transfer.py;
+# passes when the SHA-256 received matches the one sent (and prints both).
+sha_transfer() {
+    local mb=${4:-10} port=${5:-5002}
+    head -c "${mb}M" /dev/urandom >"$WORK/f.src"; rm -f "$WORK/f.dst"
+    inns "$2" python3 "$HERE/transfer.py" recv "$port" "$WORK/f.dst" & local r=$!
+    sleep 0.5
+    inns "$1" python3 "$HERE/transfer.py" send "$3" "$port" "$WORK/f.src" || { wait $r; return 1; }
+    wait $r || return 1
+    local a b; a=$(sha256sum <"$WORK/f.src" | cut -d' ' -f1); b=$(sha256sum <"$WORK/f.dst" | cut -d' ' -f1)
+    echo "sha256 sent $a received $b"; [ "$a" = "$b" ]
+}
+
 summary() {
     echo
     if [ "$FAILED" -gt 0 ]; then printf 'failed: %s\n' "${FAILED_NAMES[@]}"; fi

@@ -86,16 +86,7 @@ wg_show_check() {
 }
 check "wg show / show all dump / showconf read the Lanyard interface" wg_show_check
 
-transfer() { # FROM_NS TO_NS TO_ADDR
-    head -c 10M /dev/urandom >"$WORK/f.src"; rm -f "$WORK/f.dst"
-    inns "$2" python3 "$HERE/transfer.py" recv 5002 "$WORK/f.dst" & local r=$!
-    sleep 0.5
-    inns "$1" python3 "$HERE/transfer.py" send "$3" 5002 "$WORK/f.src" || return 1
-    wait $r || return 1
-    local a b; a=$(sha256sum <"$WORK/f.src" | cut -d' ' -f1); b=$(sha256sum <"$WORK/f.dst" | cut -d' ' -f1)
-    echo "sha256 sent $a received $b"; [ "$a" = "$b" ]
-}
-check "10 MB file to p2's LAN address through the interface, SHA-256 matches" transfer l p2 203.0.113.130
+check "10 MB file to p2's LAN address through the interface, SHA-256 matches" sha_transfer l p2 203.0.113.130
 
 status_drop() { "$LANYARD" status --name "$IF" --json | python3 "$HERE/json_get.py" drops "$1" | sed 's/None/0/'; }
 spoof_check() {
