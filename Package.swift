@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // Linux system calls Swift cannot reach directly (ioctl request macros, mmsghdr, signalfd).
@@ -27,7 +28,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: fast),
         // Frames, MAC table, forwarding decisions, Lanyard's inner messages, configuration: no I/O.
-        .target(name: "LanyardCore", swiftSettings: fast),
+        .target(name: "LanyardCore", dependencies: [
+            .product(name: "HeapModule", package: "swift-collections"),
+        ], swiftSettings: fast),
         // Linux I/O: TAP/TUN, UDP sockets with batched calls, interface setup, control socket.
         .target(name: "LanyardLinux", dependencies: [
             "CLanyardLinux", "LanyardCore",

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// Identifies a switch port (one authenticated session's owner) inside the core.
 public typealias PortID = UInt32
 
@@ -55,6 +57,18 @@ public struct MACTable: Sendable {
 
     public let configuration: Configuration
     private var entries: [MACAddress: Entry] = [:]
+    /// When each entry may have aged out, soonest first: `expire` looks only at what is due, so
+    /// its cost follows the number of entries aging out, not the size of the table. Refreshes do
+    /// not touch it; an entry found still alive when its deadline comes is pushed back.
+    private var deadlines = Heap<Deadline>()
+    /// Entries `expire` examined on its last call (for tests and status).
+    public private(set) var examinedByLastExpire = 0
+
+    struct Deadline: Comparable, Sendable {
+        let at: Nanoseconds
+        let mac: MACAddress
+        static func < (a: Deadline, b: Deadline) -> Bool { a.at < b.at }
+    }
     private var countByPort: [PortID: Int] = [:]
     private var pins: [MACAddress: PortID] = [:]
 
@@ -97,12 +111,14 @@ public struct MACTable: Sendable {
             decrement(previous)
             countByPort[port, default: 0] += 1
             entries[mac] = Entry(port: port, lastSeen: now)
+            if expired { deadlines.insert(Deadline(at: now &+ configuration.agingTime, mac: mac)) }
             return .moved(from: previous)
         }
         guard count(of: port) < configuration.maxMACsPerPort else { return .refused(.portCapReached) }
         guard entries.count < configuration.maxEntries else { return .refused(.tableFull) }
         countByPort[port, default: 0] += 1
         entries[mac] = Entry(port: port, lastSeen: now)
+        deadlines.insert(Deadline(at: now &+ configuration.agingTime, mac: mac))
         return .learned
     }
 
@@ -129,18 +145,26 @@ public struct MACTable: Sendable {
         countByPort[port] = nil
     }
 
-    /// Removes entries idle for `agingTime` or longer; returns how many went.
+    /// Removes entries idle for `agingTime` or longer; returns how many went. Work is
+    /// proportional to the deadlines that are due, whatever the size of the table.
     @discardableResult
     public mutating func expire(now: Nanoseconds) -> Int {
-        let before = entries.count
-        let aging = configuration.agingTime
-        var removedByPort: [PortID: Int] = [:]
-        entries = entries.filter { _, e in
-            if now &- e.lastSeen >= aging { removedByPort[e.port, default: 0] += 1; return false }
-            return true
+        var removed = 0
+        examinedByLastExpire = 0
+        while let first = deadlines.min, first.at <= now {
+            _ = deadlines.popMin()
+            examinedByLastExpire += 1
+            guard let entry = entries[first.mac] else { continue }   // already removed
+            let due = entry.lastSeen &+ configuration.agingTime
+            if due <= now {
+                entries[first.mac] = nil
+                decrement(entry.port)
+                removed += 1
+            } else if due > first.at {
+                deadlines.insert(Deadline(at: due, mac: first.mac))  // refreshed since: check again later
+            }
         }
-        for (port, n) in removedByPort { for _ in 0..<n { decrement(port) } }
-        return before - entries.count
+        return removed
     }
 
     /// All entries, sorted by port then MAC, for status output.

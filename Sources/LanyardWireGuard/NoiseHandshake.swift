@@ -4,6 +4,9 @@ public enum HandshakeError: Error, Equatable, Sendable {
     case decryptFailed
     /// A Diffie-Hellman result was all zeros (low-order point).
     case invalidPublicKey
+    /// The initiation is from a static key the responder does not know (refused before the
+    /// static-static Diffie-Hellman is spent on it).
+    case unknownInitiator
 }
 
 /// Keys of a completed handshake, before they become a `Keypair`.
@@ -39,8 +42,11 @@ enum NoiseHandshake {
     typealias H = WireGuardHash
 
     /// Builds an initiation from `local` to `remote` (macs left zero).
-    static func createInitiation(local: PrivateKey, remote: PublicKey, ephemeral: PrivateKey,
-                                 localIndex: UInt32, timestamp: TAI64N) throws(HandshakeError) -> (HandshakeInitiation, InitiatorState) {
+    /// `localPublic` and `staticShared` (DH(local, remote)) are the caller's cached values: they
+    /// never change for a peer, so they are not recomputed per handshake.
+    static func createInitiation(local: PrivateKey, localPublic: PublicKey, remote: PublicKey, staticShared: [UInt8],
+                                 ephemeral: PrivateKey, localIndex: UInt32,
+                                 timestamp: TAI64N) throws(HandshakeError) -> (HandshakeInitiation, InitiatorState) {
         var c = NoiseConstants.initialChainingKey
         var h = H.hash(NoiseConstants.initialHash, remote.rawValue)
         let ePub = ephemeral.publicKey.rawValue
@@ -49,10 +55,9 @@ enum NoiseHandshake {
         guard let es = ephemeral.sharedSecret(with: remote) else { throw .invalidPublicKey }
         var (c1, k) = H.kdf2(key: c, input: es)
         c = c1
-        let encryptedStatic = try seal(k, local.publicKey.rawValue, h)
+        let encryptedStatic = try seal(k, localPublic.rawValue, h)
         h = H.hash(h, encryptedStatic)
-        guard let ss = local.sharedSecret(with: remote) else { throw .invalidPublicKey }
-        (c1, k) = H.kdf2(key: c, input: ss)
+        (c1, k) = H.kdf2(key: c, input: staticShared)
         c = c1
         let encryptedTimestamp = try seal(k, timestamp.bytes, h)
         h = H.hash(h, encryptedTimestamp)
@@ -61,10 +66,13 @@ enum NoiseHandshake {
         return (message, InitiatorState(localIndex: localIndex, ephemeral: ephemeral, chainingKey: c, hash: h))
     }
 
-    /// Decrypts an initiation sent to `local`; commits nothing.
-    static func decodeInitiation(_ m: HandshakeInitiation, local: PrivateKey) throws(HandshakeError) -> DecodedInitiation {
+    /// Decrypts an initiation sent to `local`; commits nothing. `staticShared` gives the cached
+    /// DH(local, initiator) for a known initiator, nil for a stranger: a stranger costs one
+    /// Diffie-Hellman (the ephemeral one), not two.
+    static func decodeInitiation(_ m: HandshakeInitiation, local: PrivateKey, localPublic: PublicKey,
+                                 staticShared: (PublicKey) -> [UInt8]?) throws(HandshakeError) -> DecodedInitiation {
         var c = NoiseConstants.initialChainingKey
-        var h = H.hash(NoiseConstants.initialHash, local.publicKey.rawValue)
+        var h = H.hash(NoiseConstants.initialHash, localPublic.rawValue)
         guard let ePub = try? PublicKey(rawValue: m.ephemeral) else { throw .invalidPublicKey }
         c = H.kdf1(key: c, input: m.ephemeral)
         h = H.hash(h, m.ephemeral)
@@ -73,8 +81,8 @@ enum NoiseHandshake {
         c = c1
         let staticBytes = try open(k, m.encryptedStatic, h)
         h = H.hash(h, m.encryptedStatic)
-        guard let initiator = try? PublicKey(rawValue: staticBytes),
-              let ss = local.sharedSecret(with: initiator) else { throw .invalidPublicKey }
+        guard let initiator = try? PublicKey(rawValue: staticBytes) else { throw .invalidPublicKey }
+        guard let ss = staticShared(initiator) else { throw .unknownInitiator }
         (c1, k) = H.kdf2(key: c, input: ss)
         c = c1
         let stamp = try open(k, m.encryptedTimestamp, h)

@@ -91,9 +91,21 @@ public final class WireGuardResponderDirectory {
             }
             guard rateLimiter.allow(source: source, now: now) else { return .drop(.rateLimited) }
         }
-        guard let message = try? HandshakeInitiation(parsing: datagram),
-              let decoded = try? NoiseHandshake.decodeInitiation(message, local: localPrivate)
-        else { return .drop(.decryptFailed) }
+        guard let message = try? HandshakeInitiation(parsing: datagram) else { return .drop(.decryptFailed) }
+        // A stranger costs one Diffie-Hellman (its static key is refused before the second); a
+        // known peer's static-static secret is cached, and the decoded initiation is handed to
+        // the peer so that it is not decrypted twice.
+        let known = peers
+        let decoded: DecodedInitiation
+        do {
+            decoded = try NoiseHandshake.decodeInitiation(message, local: localPrivate, localPublic: cookieChecker.localPublic,
+                                                          staticShared: { known[$0]?.staticShared })
+        } catch .unknownInitiator {
+            return .drop(.unknownPeer)
+        } catch {
+            return .drop(.decryptFailed)
+        }
+        known[decoded.initiatorStatic]?.predecoded = decoded
         return .initiator(decoded.initiatorStatic)
     }
 

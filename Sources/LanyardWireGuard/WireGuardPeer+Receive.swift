@@ -41,9 +41,22 @@ extension WireGuardPeer {
         }
         guard out.count >= MessageLayout.responseSize else { return .error(.bufferTooSmall) }
         guard let message = try? HandshakeInitiation(parsing: d) else { return fail(.wrongLength) }
-        guard let decoded = try? NoiseHandshake.decodeInitiation(message, local: localPrivate) else {
-            return fail(.decryptFailed)
+        let decoded: DecodedInitiation
+        if let early = predecoded, early.senderIndex == message.senderIndex, early.ephemeral.rawValue == message.ephemeral {
+            decoded = early
+        } else {
+            let mine = peerPublic
+            let shared = staticShared
+            do {
+                decoded = try NoiseHandshake.decodeInitiation(message, local: localPrivate, localPublic: localPublic,
+                                                              staticShared: { $0 == mine ? shared : nil })
+            } catch .unknownInitiator {
+                return fail(.unknownPeer)
+            } catch {
+                return fail(.decryptFailed)
+            }
         }
+        predecoded = nil
         guard decoded.initiatorStatic == peerPublic else { return fail(.unknownPeer) }
         if let last = lastAcceptedTimestamp, !decoded.timestamp.isNewer(than: last) {
             return fail(.staleTimestamp)

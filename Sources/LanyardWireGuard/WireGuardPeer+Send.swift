@@ -85,9 +85,9 @@ extension WireGuardPeer {
         if let old = pending { allocator.release(old.localIndex) }
         pending = nil
         let index = allocator.allocate(for: self)
-        guard let ephemeral = try? PrivateKey(rawValue: random.bytes(32)),
+        guard let ephemeral = try? PrivateKey(rawValue: random.bytes(32)), let ss = staticShared,
               let created = try? NoiseHandshake.createInitiation(
-                local: localPrivate, remote: peerPublic, ephemeral: ephemeral,
+                local: localPrivate, localPublic: localPublic, remote: peerPublic, staticShared: ss, ephemeral: ephemeral,
                 localIndex: index, timestamp: TAI64N(wallClock()))
         else {
             allocator.release(index)

@@ -26,6 +26,11 @@ public final class WireGuardPeer {
     let random: RandomSource
     let wallClock: () -> WallClockTime
     var stamper: CookieStamper
+    /// DH(our static, their static): fixed for the life of the peer, computed once on first use.
+    lazy var staticShared: [UInt8]? = localPrivate.sharedSecret(with: peerPublic)
+    /// An initiation the directory already decrypted while screening it (same datagram), so the
+    /// peer does not decrypt it a second time.
+    var predecoded: DecodedInitiation?
 
     // Handshake we initiated and wait a response for.
     var pending: InitiatorState?
@@ -63,7 +68,8 @@ public final class WireGuardPeer {
                 cookieChecker: CookieChecker? = nil, random: RandomSource = SystemRandomSource(),
                 wallClock: @escaping () -> WallClockTime) {
         self.localPrivate = localPrivate
-        self.localPublic = localPrivate.publicKey
+        // A directory's shared checker already knows our public key: no fixed-base multiplication per peer.
+        self.localPublic = cookieChecker?.localPublic ?? localPrivate.publicKey
         self.peerPublic = peerPublic
         self.psk = presharedKey ?? .zero
         self.allocator = indexAllocator
@@ -74,7 +80,7 @@ public final class WireGuardPeer {
         } else {
             self.persistentKeepalive = nil
         }
-        self.cookieChecker = cookieChecker ?? CookieChecker(localPublic: localPrivate.publicKey, random: random)
+        self.cookieChecker = cookieChecker ?? CookieChecker(localPublic: localPublic, random: random)
         stamper = CookieStamper(peer: peerPublic)
     }
 

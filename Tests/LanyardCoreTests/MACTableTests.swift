@@ -106,3 +106,32 @@ let s = Nanoseconds.seconds(1)
         #expect(decide(&f, frame(dst: b.description, src: a.description), from: 1, at: s) == .unicast(2))
     }
 }
+
+@Suite struct MACTableAgingCostTests {
+    @Test func expireLooksOnlyAtWhatIsDue() {
+        let s = Nanoseconds.seconds(1)
+        var table = MACTable(configuration: .init(agingTime: 300 * s, maxMACsPerPort: 20_000, maxEntries: 20_000))
+        let macs = (0..<10_000).map { MACAddress(rawValue: 0x0200_0000_0000 | UInt64($0)) }
+        for m in macs { _ = table.learn(m, on: 1, now: 0) }
+        // Nothing is due: a call costs nothing, whatever the table size.
+        let removed1 = table.expire(now: 1 * s)
+
+        #expect(removed1 == 0)
+        #expect(table.examinedByLastExpire == 0)
+        // Half are refreshed; at their first deadline only the others go.
+        for m in macs.prefix(5_000) { _ = table.learn(m, on: 1, now: 200 * s) }
+        let removed2 = table.expire(now: 300 * s)
+
+        #expect(removed2 == 5_000)
+        #expect(table.examinedByLastExpire == 10_000)
+        #expect(table.count == 5_000)
+        let removed3 = table.expire(now: 301 * s)
+
+        #expect(removed3 == 0)
+        #expect(table.examinedByLastExpire == 0)
+        let removed4 = table.expire(now: 500 * s)
+
+        #expect(removed4 == 5_000)
+        #expect(table.count == 0)
+    }
+}

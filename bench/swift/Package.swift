@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         .target(name: "CLanyardCrypto", path: ".gen/CLanyardCrypto",
@@ -22,7 +23,8 @@ let package = Package(
             "CLanyardCrypto", "LanyardCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: ".gen/LanyardWireGuard", swiftSettings: fast),
-        .target(name: "LanyardCore", path: ".gen/LanyardCore", swiftSettings: fast),
+        .target(name: "LanyardCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")],
+                path: ".gen/LanyardCore", swiftSettings: fast),
         // Microbenchmarks (ordo-one/benchmark): `swift package benchmark`.
         .executableTarget(
             name: "LanyardBenchmarks",

@@ -76,6 +76,8 @@ struct WireGuardCommand: ParsableCommand {
         let logger = try options.makeLogger("lanyard.wireguard")
         let signals = try SignalWatcher()
         let tun = try TunDevice(name: interface, mode: .tun)
+        // WireGuard's default MTU (1500 − 80), as wireguard-go sets it; wg-quick may change it.
+        try NetworkChanges.run(["ip", "link", "set", "dev", interface, "mtu", "1420"])
         let address: SocketAddress
         if let v6 = try? SocketAddress.resolve("[::]:0", passive: true), (try? UDPSocket(bindTo: v6)) != nil {
             address = v6
