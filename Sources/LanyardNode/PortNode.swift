@@ -60,6 +60,10 @@ public final class PortNode {
     private var active: [PortID] = []
     private var lastLookup: [UInt32: Nanoseconds] = [:]
     private var nextIdleSweep: Nanoseconds = 0
+    /// Source MACs seen on the TAP since the last report to the switch (usually one).
+    private var localMACs: Set<MACAddress> = []
+    private var lastLocalMAC: MACAddress?
+    private var nextMACReport: Nanoseconds = 0
     private var drops = ReasonCounters<DatagramDropReason>()
     /// Sessions unused this long are ended (keys wiped); the next frame starts a new one.
     static let idleTeardown: Nanoseconds = .seconds(180)
@@ -84,6 +88,10 @@ public final class PortNode {
         let registered = isRegistered
         try tap.readPackets(limit: 64, headroom: 8) { region in
             let frame = UnsafeRawBufferPointer(rebasing: region[8...])
+            if frame.count >= 14 {
+                let source = MACAddress(bytes: frame, offset: 6)
+                if source != lastLocalMAC { lastLocalMAC = source; if localMACs.count < 64 { localMACs.insert(source) } }
+            }
             if directory != nil, frame.count >= 14, let local = member(for: frame, now: now) {
                 if members.isEstablished(local, now: now) {
                     let message = UnsafeMutableRawBufferPointer(rebasing: region[4...])
@@ -336,6 +344,7 @@ public final class PortNode {
     /// Keepalives and re-registration with the switch; probes and path choice for active members.
     public func tick(now: Nanoseconds) {
         hub.tick(now: now)
+        reportLocalMACs(now: now)
         var i = 0
         while i < active.count {
             let local = active[i]
@@ -364,6 +373,21 @@ public final class PortNode {
         }
         members.housekeeping(now: now, silenceTimeout: .max) { _ in }
         members.flush()
+    }
+
+    /// Unicast between members no longer passes the switch, so it would forget that this port's
+    /// MACs are in use (and let another port claim them): once per keepalive interval, the port
+    /// tells it which source MACs it used (a `vouch` for itself).
+    private func reportLocalMACs(now: Nanoseconds) {
+        guard let d = directory, isRegistered, now >= nextMACReport else { return }
+        nextMACReport = now + hub.registration.keepaliveInterval
+        if let last = lastLocalMAC { localMACs.insert(last) }
+        for mac in localMACs where !mac.isMulticast {
+            LanyardMessage.encode(.vouch, body: VouchRequest(id: d.memberID, mac: mac).bytes).withUnsafeBytes { hub.seal($0, now: now) }
+        }
+        localMACs.removeAll(keepingCapacity: true)
+        lastLocalMAC = nil
+        hub.flush()
     }
 
     /// Tells the switch and the members with a session that this port is leaving.

@@ -159,10 +159,11 @@ public final class SwitchNode {
             guard admitRequest(from: id, now: now) else { return }
             guard let request = try? VouchRequest(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
             let subject = request.id
-            guard Int(subject) < hub.peers.count, hub.peers[Int(subject)].isMember, subject != id else {
+            guard Int(subject) < hub.peers.count, hub.peers[Int(subject)].isMember else {
                 hub.drops.record(.relayToUnknownMember); return
             }
-            if fabric.vouch(request.mac, for: subject, now: now) {
+            // A port vouching for itself reports a MAC it uses (its unicast no longer passes here).
+            if fabric.vouch(request.mac, for: subject, now: now), subject != id {
                 sendMemberInfo(about: subject, to: id, rendezvous: false, now: now)
             }
         case .welcome, .pong, .config, .member, .memberGone:
