@@ -12,6 +12,15 @@ public struct CandidateAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
+    /// Whether another host could send to it: not unspecified, loopback, multicast or broadcast.
+    public var isRoutable: Bool {
+        if address.count == 4 {
+            return address[0] != 0 && address[0] != 127 && address[0] < 224
+        }
+        let zeroPrefix = address[0..<15].allSatisfy { $0 == 0 }
+        return !(zeroPrefix && (address[15] == 0 || address[15] == 1)) && address[0] != 0xFF
+    }
+
     public var description: String {
         if address.count == 4 { return address.map(String.init).joined(separator: ".") + ":\(port)" }
         var groups: [String] = []

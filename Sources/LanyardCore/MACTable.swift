@@ -61,6 +61,8 @@ public struct MACTable: Sendable {
     /// its cost follows the number of entries aging out, not the size of the table. Refreshes do
     /// not touch it; an entry found still alive when its deadline comes is pushed back.
     private var deadlines = Heap<Deadline>()
+    /// MACs with a deadline in the heap: at most one each, however often they are re-learned.
+    private var scheduled: Set<MACAddress> = []
     /// Entries `expire` examined on its last call (for tests and status).
     public private(set) var examinedByLastExpire = 0
 
@@ -111,14 +113,14 @@ public struct MACTable: Sendable {
             decrement(previous)
             countByPort[port, default: 0] += 1
             entries[mac] = Entry(port: port, lastSeen: now)
-            if expired { deadlines.insert(Deadline(at: now &+ configuration.agingTime, mac: mac)) }
+            schedule(mac, at: now &+ configuration.agingTime)
             return .moved(from: previous)
         }
         guard count(of: port) < configuration.maxMACsPerPort else { return .refused(.portCapReached) }
         guard entries.count < configuration.maxEntries else { return .refused(.tableFull) }
         countByPort[port, default: 0] += 1
         entries[mac] = Entry(port: port, lastSeen: now)
-        deadlines.insert(Deadline(at: now &+ configuration.agingTime, mac: mac))
+        schedule(mac, at: now &+ configuration.agingTime)
         return .learned
     }
 
@@ -153,6 +155,7 @@ public struct MACTable: Sendable {
         examinedByLastExpire = 0
         while let first = deadlines.min, first.at <= now {
             _ = deadlines.popMin()
+            scheduled.remove(first.mac)
             examinedByLastExpire += 1
             guard let entry = entries[first.mac] else { continue }   // already removed
             let due = entry.lastSeen &+ configuration.agingTime
@@ -160,11 +163,16 @@ public struct MACTable: Sendable {
                 entries[first.mac] = nil
                 decrement(entry.port)
                 removed += 1
-            } else if due > first.at {
-                deadlines.insert(Deadline(at: due, mac: first.mac))  // refreshed since: check again later
+            } else {
+                schedule(first.mac, at: due)  // refreshed since: check again then
             }
         }
         return removed
+    }
+
+    private mutating func schedule(_ mac: MACAddress, at time: Nanoseconds) {
+        guard scheduled.insert(mac).inserted else { return } // its pending deadline will find it
+        deadlines.insert(Deadline(at: time, mac: mac))
     }
 
     /// All entries, sorted by port then MAC, for status output.

@@ -187,7 +187,8 @@ public final class PortNode {
                 askVouch(local, source, now: now)
                 return
             }
-            _ = macs.learn(source, on: switchID, now: now)
+            // Vouched, but another member may hold it now (it moved): the table's rules decide.
+            if case .refused = macs.learn(source, on: switchID, now: now) { drops.record(.macNotVouched); return }
             noteActivity(local, now: now)
             try? tap.writeCoalescing(body)
         case .ping:
@@ -236,8 +237,15 @@ public final class PortNode {
             if directory != nil, origin != Self.unknownOrigin, origin != directory?.memberID {
                 let source = MACAddress(bytes: frame, offset: 6)
                 if !source.isMulticast {
-                    _ = macs.learn(source, on: origin, now: now)
-                    if let local = localBySwitchID[origin] { known[Int(local)]?.allowedMACs.insert(source) }
+                    switch macs.learn(source, on: origin, now: now) {
+                    case .refused: break
+                    case .moved(let previous):
+                        // The switch let it move: the previous holder may no longer use it.
+                        if let old = localBySwitchID[previous] { known[Int(old)]?.allowedMACs.remove(source) }
+                        fallthrough
+                    case .learned, .refreshed:
+                        if let local = localBySwitchID[origin] { known[Int(local)]?.allowedMACs.insert(source) }
+                    }
                 }
             }
             try? tap.writeCoalescing(frame)
@@ -269,12 +277,19 @@ public final class PortNode {
             logger.notice("registered with switch \(hub.hubAddress) (\(hub.endpoint))\(welcome.directory == nil ? "; every frame goes through the switch (--relay-all)" : "")")
         }
         hub.registration.welcomed(now: now)
+        let previousDirectory = directory
         directory = welcome.directory
         guard let d = welcome.directory else { return }
         members.relaySender = RelaySender(key: d.relayKey)
         let own = localCandidateAddresses(port: io.socket.localAddress.port, family: io.socket.family, excluding: [tap.name])
         LanyardMessage.encode(.endpoints, body: CandidateList(own).bytes).withUnsafeBytes { hub.seal($0, now: now) }
-        // The switch may have restarted with other ids: ask again about every member known.
+        // The switch may have restarted with another ports file: if our own id changed, every id
+        // may have, so forget what was learned under the old ones. Either way ask again about every
+        // member known: new ids come back in `member`, a member no longer listed as `memberGone`.
+        if let previous = previousDirectory, previous.memberID != d.memberID {
+            macs = MACTable(configuration: macs.configuration)
+            localBySwitchID.removeAll()
+        }
         lastLookup.removeAll()
         for m in known.compactMap({ $0 }) {
             LanyardMessage.encode(.lookup, body: LookupRequest.publicKey(m.publicKey.rawValue).bytes).withUnsafeBytes { hub.seal($0, now: now) }
@@ -287,7 +302,12 @@ public final class PortNode {
         let local: PortID
         if let l = localByKey[key] {
             local = l
-            if let old = known[Int(l)]?.switchID, old != info.id, localBySwitchID[old] == l { localBySwitchID[old] = nil }
+            if let old = known[Int(l)]?.switchID, old != info.id {
+                // Ids were reassigned: what was learned under either id is stale.
+                if localBySwitchID[old] == l { localBySwitchID[old] = nil }
+                macs.removePort(old)
+                macs.removePort(info.id)
+            }
         } else {
             local = members.add(AuthorizedPeer(name: info.name, publicKey: key))
             while known.count <= Int(local) { known.append(nil) }
@@ -299,12 +319,15 @@ public final class PortNode {
         guard let m = known[Int(local)] else { return }
         m.switchID = info.id
         m.name = info.name
+        // Vouched MACs: the switch's pins and what it has seen the member use. (A MAC that moves
+        // to another member is taken off this set when the switch forwards the move, and a
+        // direct frame from a MAC another live member holds is refused by the table.)
         m.allowedMACs.formUnion(info.pinnedMACs)
         m.allowedMACs.formUnion(info.learnedMACs)
         for mac in info.pinnedMACs { macs.pin(mac, to: info.id) }
-        let reachable = info.candidates.map(SocketAddress.init).filter { io.socket.family == AF_INET6 || $0.family == AF_INET }
-        m.path.add(reachable.prefix(1), origin: .observed, now: now)
-        m.path.add(reachable.dropFirst(), origin: .local, now: now)
+        let reachable = info.candidates.filter(\.isRoutable).map(SocketAddress.init)
+            .filter { io.socket.family == AF_INET6 || $0.family == AF_INET }
+        m.path.announce(observed: Array(reachable.prefix(1)), local: Array(reachable.dropFirst()), now: now)
         updateRoute(local, now: now)
         if info.isRendezvous { noteActivity(local, now: now) }
     }

@@ -153,8 +153,10 @@ public final class SwitchNode {
             guard let request = try? LookupRequest(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
             introduce(id, to: request, now: now)
         case .endpoints:
+            guard admitRequest(from: id, now: now) else { return }
             guard let list = try? CandidateList(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
-            localCandidates[Int(id)] = list.candidates
+            // Only addresses another host could use: no loopback, unspecified or multicast ones.
+            localCandidates[Int(id)] = list.candidates.filter(\.isRoutable)
         case .vouch:
             guard admitRequest(from: id, now: now) else { return }
             guard let request = try? VouchRequest(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
@@ -162,8 +164,13 @@ public final class SwitchNode {
             guard Int(subject) < hub.peers.count, hub.peers[Int(subject)].isMember else {
                 hub.drops.record(.relayToUnknownMember); return
             }
-            // A port vouching for itself reports a MAC it uses (its unicast no longer passes here).
-            if fabric.vouch(request.mac, for: subject, now: now), subject != id {
+            if subject == id {
+                // A port reports a MAC it uses (its unicast no longer passes here): learned under
+                // the table's rules, so a MAC held by another live port is refused and counted.
+                _ = fabric.vouch(request.mac, for: id, now: now)
+            } else if fabric.table.port(of: request.mac, now: now) == subject {
+                // Another port asks about a member's MAC: answered only from what the switch
+                // already holds; one member can never make the switch learn a MAC for another.
                 sendMemberInfo(about: subject, to: id, rendezvous: false, now: now)
             }
         case .welcome, .pong, .config, .member, .memberGone:
@@ -186,7 +193,15 @@ public final class SwitchNode {
         case .id(let t): target = Int(t) < hub.peers.count && hub.peers[Int(t)].isMember ? t : nil
         case .publicKey(let raw): target = (try? PublicKey(rawValue: raw)).flatMap { hub.directory.id(of: $0) }
         }
-        guard let target, target != requester else { hub.drops.record(.relayToUnknownMember); return }
+        guard let target, target != requester else {
+            // Not (or no longer) a member: a port asking by key learns it is gone, so a removal
+            // also reaches ports that missed `memberGone` or knew the member from before a restart.
+            if case .publicKey(let raw) = request, raw.count == 32 {
+                LanyardMessage.encode(.memberGone, body: raw).withUnsafeBytes { hub.send($0, to: requester, now: now) }
+            }
+            hub.drops.record(.relayToUnknownMember)
+            return
+        }
         sendMemberInfo(about: target, to: requester, rendezvous: false, now: now)
         if hub.peers[Int(target)].isUp { sendMemberInfo(about: requester, to: target, rendezvous: true, now: now) }
     }

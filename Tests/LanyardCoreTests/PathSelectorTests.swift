@@ -92,6 +92,24 @@ import Testing
         #expect(p.path(now: 11 * ms) == .direct("slow:1"))
     }
 
+    @Test func theSwitchsNewWordReplacesOldAddressesButKeepsThePathInUse() {
+        var p = PathSelector<String>()
+        p.announce(observed: ["nat:1"], local: ["lan:1", "lan:2"], now: 0)
+        p.noteActivity(now: 0)
+        let probes = Dictionary(uniqueKeysWithValues: due(&p, 0))
+        p.pongReceived(from: "lan:1", probeID: probes["lan:1"]!, now: ms)
+        p.pingReceived(from: "refl:9", now: ms)
+        // The member roamed: new observed address, one local address gone.
+        p.announce(observed: ["nat:2"], local: ["lan:2"], now: 2 * ms)
+        let endpoints = Set(p.candidates.map(\.endpoint))
+        #expect(endpoints == ["lan:1", "lan:2", "nat:2", "refl:9"]) // lan:1 stays: it is the path in use
+        #expect(p.path(now: 2 * ms) == .direct("lan:1"))
+        // Many roams never fill the list with dead addresses.
+        for i in 0..<50 { p.announce(observed: ["nat:\(100 + i)"], local: [], now: 3 * ms) }
+        #expect(p.candidates.count <= 4)
+        #expect(p.candidates.contains { $0.endpoint == "nat:149" })
+    }
+
     @Test func idleMembersCostNothingAndCandidatesAreCapped() {
         var p = PathSelector<String>()
         for i in 0..<40 { p.add(["h:\(i)"], origin: i < 10 ? .local : .peerReflexive, now: 0) }

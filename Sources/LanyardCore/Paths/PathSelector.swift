@@ -103,6 +103,18 @@ public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
         }
     }
 
+    /// The switch's current word on where the member is: replaces the observed and local
+    /// candidates it gave before (an address the member left is no longer probed), keeping
+    /// peer-reflexive ones and the path in use.
+    public mutating func announce(observed: [Endpoint], local: [Endpoint], now: Nanoseconds) {
+        let keep = Set(observed + local)
+        let current = best.map { candidates[$0].endpoint }
+        candidates.removeAll { ($0.origin == .observed || $0.origin == .local) && !keep.contains($0.endpoint) && $0.endpoint != current }
+        best = current.flatMap { c in candidates.firstIndex { $0.endpoint == c } }
+        add(observed, origin: .observed, now: now)
+        add(local, origin: .local, now: now)
+    }
+
     /// A probe arrived from `endpoint`: the member can reach us there, so it is worth probing back.
     public mutating func pingReceived(from endpoint: Endpoint, now: Nanoseconds) {
         noteActivity(now: now)
