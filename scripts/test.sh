@@ -18,6 +18,16 @@ else
 fi
 rm -f /tmp/lanyard-unit.$$
 
+# Coverage-guided fuzzing, a short run of every target (the long runs: fuzz/run.sh --runs 1000000).
+echo "== fuzz (libFuzzer, 10 s per target)"
+out=$(mktemp)
+timeout 900 bash fuzz/run.sh --seconds 10 2>&1 | tee "$out"
+p=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | cut -d' ' -f1)
+f=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | cut -d' ' -f3)
+if [ -z "$p" ]; then f=1; p=0; echo "fuzz/run.sh did not finish"; fi
+total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+rm -f "$out"
+
 for t in tests/e2e/*.sh; do
     [ "$(basename "$t")" = lib.sh ] && continue
     echo "== $(basename "$t")"

@@ -1,0 +1,119 @@
+import Foundation
+import LanyardCore
+import LanyardWireGuard
+
+// One libFuzzer binary, one target per parser or state machine, chosen by LANYARD_FUZZ_TARGET
+// (fuzz/run.sh runs each). Every target feeds the input where the network or a file would, and
+// checks what must hold for any input: no trap, and refusals are typed errors, never a crash.
+
+/// Which target this process fuzzes.
+nonisolated(unsafe) let target = ProcessInfo.processInfo.environment["LANYARD_FUZZ_TARGET"] ?? "lanyard-message"
+
+/// A responder peer and a directory with fixed keys, made once per process (the handshake targets).
+nonisolated(unsafe) let responderKey = try! PrivateKey(rawValue: [UInt8](repeating: 7, count: 32))
+nonisolated(unsafe) let initiatorKey = try! PrivateKey(rawValue: [UInt8](repeating: 9, count: 32))
+nonisolated(unsafe) let directory = WireGuardResponderDirectory(localPrivate: responderKey)
+nonisolated(unsafe) let peer = directory.addPeer(publicKey: initiatorKey.publicKey, presharedKey: nil,
+                                                 wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
+nonisolated(unsafe) var clock: UInt64 = 1_000_000_000
+nonisolated(unsafe) let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    switch target {
+    case "lanyard-message": lanyardMessage(bytes)
+    case "relay-header": relayHeader(bytes)
+    case "uapi": uapi(bytes)
+    case "config": config(bytes)
+    case "handshake": handshake(bytes)
+    case "ethernet": ethernet(bytes)
+    default: fatalError("unknown LANYARD_FUZZ_TARGET \(target)")
+    }
+    return 0
+}
+
+/// Lanyard's inner messages: the header, then every body parser, as a port or the switch would.
+func lanyardMessage(_ bytes: UnsafeRawBufferPointer) {
+    guard let header = try? LanyardMessage.parse(bytes) else { return }
+    precondition(header.bodyRange.upperBound <= bytes.count)
+    let body = UnsafeRawBufferPointer(rebasing: bytes[header.bodyRange])
+    switch header.kind {
+    case .welcome: _ = try? LanyardMessage.Welcome(parsing: body)
+    case .member:
+        if let info = try? MemberInfo(parsing: body) {
+            // What parses encodes and parses back to the same member (the name aside: invalid
+            // UTF-8 in it is replaced when decoded, so its bytes may differ).
+            var again = try? info.bytes.withUnsafeBytes { try MemberInfo(parsing: $0) }
+            again?.name = info.name
+            precondition(again == info, "MemberInfo round trip")
+        }
+    case .endpoints: _ = try? CandidateList(parsing: body)
+    case .vouch: _ = try? VouchRequest(parsing: body)
+    case .lookup: _ = try? LookupRequest(parsing: body)
+    case .config: _ = try? ClientConfig(parsing: body)
+    default: break
+    }
+}
+
+/// The relay header checks the switch makes on any datagram that starts with 0x10.
+func relayHeader(_ bytes: UnsafeRawBufferPointer) {
+    guard RelayHeader.isRelay(bytes), bytes.count >= RelayHeader.minimumLength else { return }
+    let key = SipHash24(key: [UInt8](repeating: 1, count: 16))
+    _ = RelayHeader.memberID(bytes)
+    _ = RelayHeader.counter(bytes)
+    _ = RelayHeader.verify(bytes, key: key)
+    var copy = Array(bytes)
+    copy.withUnsafeMutableBytes { RelayHeader.write(into: $0, memberID: 3, counter: 4, key: key) }
+    precondition(copy.withUnsafeBytes { RelayHeader.verify($0, key: key) }, "a header just written verifies")
+}
+
+/// WireGuard's userspace API, as `wg` or anyone with the socket would send it.
+func uapi(_ bytes: UnsafeRawBufferPointer) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    _ = try? UAPI.parseSet(text.split(separator: "\n", omittingEmptySubsequences: false))
+}
+
+/// Configuration files (INI) and IP prefixes in them.
+func config(_ bytes: UnsafeRawBufferPointer) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    if let file = try? INIFile(parsing: text) {
+        for section in file.sections { for entry in section.entries { _ = IPPrefix(entry.value); _ = MACAddress(entry.value) } }
+    }
+}
+
+/// Any datagram into the handshake responder: the directory's screening, then the peer.
+func handshake(_ bytes: UnsafeRawBufferPointer) {
+    clock &+= 1_000_000
+    let now = Timestamp(nanoseconds: clock)
+    _ = directory.checkInitiation(bytes, source: [0, 1, 192, 0, 2, 1], now: now, into: scratch)
+    var copy = Array(bytes) // transport data is decrypted in place: give it a buffer it may write
+    copy.withUnsafeMutableBytes { d in
+        _ = peer.decapsulate(datagram: UnsafeRawBufferPointer(d), into: scratch, now: now, source: [0, 1, 192, 0, 2, 1])
+    }
+}
+
+/// Ethernet frames and the offload headers in front of TAP packets.
+func ethernet(_ bytes: UnsafeRawBufferPointer) {
+    _ = try? EthernetFrame(parsing: bytes)
+    if bytes.count >= 10 { _ = VirtioNetHeader(bytes) }
+    _ = InternetChecksum.of(bytes)
+    var table = MACTable()
+    var fabric = SwitchFabric(table: table)
+    _ = fabric.decide(frame: bytes, ingress: 1, now: 1)
+    if bytes.count >= 6 { _ = table.learn(MACAddress(bytes: bytes, offset: 0), on: 2, now: 2) }
+    _ = table.expire(now: 1_000_000_000_000)
+}
+
+/// libFuzzer's driver (`-sanitize=fuzzer` links it in).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+/// SwiftPM links an executable's entry point under this name; it hands control to libFuzzer.
+@_cdecl("lanyard_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzz(data, size) }
+}
