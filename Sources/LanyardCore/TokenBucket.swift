@@ -11,6 +11,11 @@ public struct TokenBucket: Sendable, Equatable {
         tokens = burst
     }
 
+    /// Whether the bucket would be back to its burst at `now` (nothing to remember about it).
+    public func isFull(now: Nanoseconds) -> Bool {
+        tokens + Double(now &- stamp) / 1e9 * rate >= burst
+    }
+
     /// Takes one token if there is one.
     public mutating func take(now: Nanoseconds) -> Bool {
         if now > stamp {

@@ -1,3 +1,4 @@
+import LanyardCore
 /// One direction pair of transport keys from a completed handshake, with the send counter and
 /// the receive replay window. Keys are zeroed, and the C contexts freed, in deinit.
 final class Keypair {
@@ -69,22 +70,18 @@ public final class IndexAllocator {
 /// A per-source token bucket for handshake messages (wireguard-go's figures: 20 per second,
 /// bursts of 5). Used under load after mac2 checks out. Not thread-safe.
 public final class HandshakeRateLimiter {
-    private struct Bucket { var tokens: UInt64; var last: Timestamp }
-    private var buckets: [[UInt8]: Bucket] = [:]
-    private var global: Bucket
+    private var buckets: [[UInt8]: TokenBucket] = [:]
+    private var global: TokenBucket
     private let perSecond: UInt64
     private let burst: UInt64
-    private let globalPerSecond: UInt64
     private var lastCollection = Timestamp(nanoseconds: 0)
-    private static let costPerPacket: UInt64 = 1_000_000_000
 
     /// A limiter allowing `perSecond` messages per source address with bursts of `burst`, and
     /// `globalPerSecond` from all sources together (bursts of one second's worth).
     public init(perSecond: UInt64 = 20, burst: UInt64 = 5, globalPerSecond: UInt64 = 2_000) {
         self.perSecond = perSecond
         self.burst = burst
-        self.globalPerSecond = globalPerSecond
-        global = Bucket(tokens: globalPerSecond * Self.costPerPacket, last: Timestamp(nanoseconds: 0))
+        global = TokenBucket(rate: Double(globalPerSecond), burst: Double(globalPerSecond))
     }
 
     /// The key a source is limited by: its IPv4 address, or its IPv6 /64 (as WireGuard does), so
@@ -102,24 +99,14 @@ public final class HandshakeRateLimiter {
     public func allow(source: [UInt8], now: Timestamp) -> Bool {
         if now.since(lastCollection) >= .seconds(1) { collect(now: now) }
         let key = Self.key(source)
-        var bucket = buckets[key] ?? Bucket(tokens: burst * Self.costPerPacket, last: now)
-        let allowed = take(&bucket, rate: perSecond, capacity: burst * Self.costPerPacket, now: now)
-            && take(&global, rate: globalPerSecond, capacity: globalPerSecond * Self.costPerPacket, now: now)
+        var bucket = buckets[key] ?? TokenBucket(rate: Double(perSecond), burst: Double(burst))
+        let allowed = bucket.take(now: now.nanoseconds) && global.take(now: now.nanoseconds)
         buckets[key] = bucket
         return allowed
     }
 
-    private func take(_ bucket: inout Bucket, rate: UInt64, capacity: UInt64, now: Timestamp) -> Bool {
-        let refill = min(now.since(bucket.last).nanoseconds, capacity) * rate
-        bucket.tokens = min(bucket.tokens + refill, capacity)
-        bucket.last = now
-        guard bucket.tokens >= Self.costPerPacket else { return false }
-        bucket.tokens -= Self.costPerPacket
-        return true
-    }
-
     private func collect(now: Timestamp) {
         lastCollection = now
-        buckets = buckets.filter { now.since($0.value.last) < .seconds(1) }
+        buckets = buckets.filter { !$0.value.isFull(now: now.nanoseconds) }
     }
 }

@@ -39,15 +39,13 @@ public enum RelayHeader {
         bytes.storeBytes(of: id.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
-    /// The tag over bytes 0..<16 and the inner datagram's first 16 bytes.
+    /// The tag over bytes 0..<16 and the inner datagram's first 16 bytes, read in place.
     @inline(__always)
     public static func tag(_ bytes: UnsafeRawBufferPointer, key: SipHash24) -> UInt64 {
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { scratch in
-            scratch.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<16]))
-            UnsafeMutableRawBufferPointer(rebasing: scratch[16..<32])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[length..<(length + coveredInner)]))
-            return key.tag(UnsafeRawBufferPointer(scratch))
-        }
+        key.tag(bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian,
+                bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian,
+                bytes.loadUnaligned(fromByteOffset: length, as: UInt64.self).littleEndian,
+                bytes.loadUnaligned(fromByteOffset: length + 8, as: UInt64.self).littleEndian)
     }
 
     /// Writes a header in front of an inner datagram already at `bytes[24...]`.

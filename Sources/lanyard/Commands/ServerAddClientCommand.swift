@@ -44,12 +44,7 @@ struct ServerAddClientCommand: ParsableCommand {
         let key = PrivateKey()
         var entry = "\n[Client]\nName = \(name)\nPublicKey = \(key.publicKey.base64)\n"
         for a in addresses { entry += "Address = \(a.withLength(a.isIPv6 ? 128 : 32))\n" }
-        guard let handle = FileHandle(forWritingAtPath: pool.clients) ?? {
-            _ = FileManager.default.createFile(atPath: pool.clients, contents: nil, attributes: [.posixPermissions: 0o600])
-            return FileHandle(forWritingAtPath: pool.clients)
-        }() else { throw CommandFailure("cannot write \(pool.clients)") }
-        handle.closeFile()
-        let existing = (try? String(contentsOfFile: pool.clients, encoding: .utf8)) ?? ""
+        let existing = FileManager.default.fileExists(atPath: pool.clients) ? try KeyFiles.contents(pool.clients) : ""
         try writeAtomically(existing + entry, to: pool.clients)
         reloadRunningDaemon(name: serverName, prefix: "server-")
         print("""
