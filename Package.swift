@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Linux system calls Swift cannot reach directly (ioctl request macros, mmsghdr, signalfd).
@@ -40,11 +42,13 @@ let package = Package(
         .target(name: "LanyardNode", dependencies: [
             "LanyardCore", "LanyardWireGuard", "LanyardLinux",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: fast),
         .executableTarget(name: "lanyard", dependencies: [
             "LanyardNode", "LanyardCore", "LanyardWireGuard", "LanyardLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"]),
         .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"]),

@@ -8,6 +8,7 @@
 # Addresses: documentation ranges only (underlay 192.0.2.0/24, overlay 198.51.100.0/24).
 # See bench/README.md for what each column means.
 set -uo pipefail
+umask 077  # key and member files must not be readable by others
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)

@@ -4,6 +4,7 @@
 # 10 MB file (SHA-256 checked) over it; then everything is removed. Needs root. Documentation
 # addresses only.
 set -uo pipefail
+umask 077  # key and member files must not be readable by others
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "the demo makes network namespaces: run it as root (as root: $0; otherwise: sudo $0)"; exit 1; }
 scripts/setup.sh debug || exit 1

@@ -75,6 +75,8 @@ where Reason.RawValue == Int, Reason: Sendable {
 public struct SwitchFabric: Sendable {
     public private(set) var table: MACTable
     public private(set) var drops = ReasonCounters<FrameDropReason>()
+    /// MAC addresses that moved from one port to another.
+    public private(set) var moves: UInt64 = 0
 
     public init(table: MACTable = MACTable()) { self.table = table }
 
@@ -83,8 +85,10 @@ public struct SwitchFabric: Sendable {
         let frame: EthernetFrame
         do { frame = try EthernetFrame(parsing: bytes) } catch { return drop(FrameDropReason(error)) }
         if frame.source.isMulticast || frame.source.isZero { return drop(.invalidSourceMAC) }
-        if case .refused(let refusal) = table.learn(frame.source, on: ingress, now: now) {
-            return drop(FrameDropReason(refusal))
+        switch table.learn(frame.source, on: ingress, now: now) {
+        case .refused(let refusal): return drop(FrameDropReason(refusal))
+        case .moved: moves &+= 1
+        default: break
         }
         if frame.destination.isMulticast { return .flood }
         guard let port = table.port(of: frame.destination, now: now) else { return .flood }
@@ -95,9 +99,12 @@ public struct SwitchFabric: Sendable {
     /// by a member that got a frame from `port` directly; learns it when allowed, counts a refusal.
     public mutating func vouch(_ mac: MACAddress, for port: PortID, now: Nanoseconds) -> Bool {
         if mac.isMulticast || mac.isZero { drops.record(.invalidSourceMAC); return false }
-        if case .refused(let refusal) = table.learn(mac, on: port, now: now) {
+        switch table.learn(mac, on: port, now: now) {
+        case .refused(let refusal):
             drops.record(FrameDropReason(refusal))
             return false
+        case .moved: moves &+= 1
+        default: break
         }
         return true
     }

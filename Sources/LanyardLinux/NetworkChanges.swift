@@ -17,27 +17,64 @@ public final class NetworkChanges {
     /// Runs `argv` and throws with its output if it fails.
     @discardableResult
     public static func run(_ argv: [String], input: String? = nil) throws(SystemError) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        let stdin = Pipe()
-        if input != nil { process.standardInput = stdin }
-        do { try process.run() } catch {
+        // posix_spawn and waitpid rather than Foundation's Process: Process waits for the child on
+        // a run loop of its own, which was seen to miss the exit of a fast `ip` and hang forever.
+        var output: [Int32] = [-1, -1], feed: [Int32] = [-1, -1]
+        guard pipe(&output) == 0, input == nil || pipe(&feed) == 0 else { throw .call("pipe", errno: errno) }
+        for fd in output + feed where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if input != nil { posix_spawn_file_actions_adddup2(&actions, feed[0], 0) } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
+        // The child starts with no signal blocked (the daemon blocks its own for signalfd).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for a in cArguments { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArguments, environ)
+        close(output[1])
+        if input != nil { close(feed[0]) }
+        guard rc == 0 else {
+            close(output[0])
+            if input != nil { close(feed[1]) }
             throw .command(argv.joined(separator: " "), status: 127, output: "cannot start \(argv[0]): is it installed?")
         }
         if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
+            let bytes = Array(input.utf8)
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes[sent...].withUnsafeBytes { write(feed[1], $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                sent += n
+            }
+            close(feed[1])
         }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(output[0], &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            data += chunk[0..<n]
+        }
+        close(output[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw .command(argv.joined(separator: " "), status: process.terminationStatus, output: text)
-        }
+        let exited = status & 0x7f == 0
+        let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard code == 0 else { throw .command(argv.joined(separator: " "), status: code, output: text) }
         return text
     }
 

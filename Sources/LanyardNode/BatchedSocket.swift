@@ -12,6 +12,9 @@ public final class BatchedSocket {
     /// Room reserved for what a link's timers may write (keepalive, initiation, a queued packet).
     static let timerRoom = 16_384
 
+    /// How well receives and sends are batched (for metrics): calls made and datagrams moved.
+    public private(set) var batching = BatchCounters()
+
     public init(_ socket: UDPSocket) { self.socket = socket }
 
     /// Receives everything waiting (up to 16 batches); `body` gets each datagram and a way to
@@ -21,6 +24,8 @@ public final class BatchedSocket {
         for _ in 0..<16 {
             let n = try socket.receive(into: inbound)
             if n == 0 { break }
+            batching.receiveCalls &+= 1
+            batching.receivedDatagrams &+= UInt64(n)
             inbound.forEachDatagram(oversized: oversized) { bytes, slot in body(bytes, { self.inbound.address(slot) }) }
             flush()
             if n < inbound.capacity { break }
@@ -85,6 +90,8 @@ public final class BatchedSocket {
     /// Sends the outgoing batch.
     public func flush() {
         guard outbound.count > 0 else { return }
+        batching.sendCalls &+= 1
+        batching.sentDatagrams &+= UInt64(outbound.count)
         socket.send(outbound)
     }
 

@@ -146,6 +146,9 @@ public final class ClientNode {
 
     public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
 
+    /// One line for systemd's status.
+    public func summary() -> String { hub.registration.isRegistered ? "connected to the server" : "connecting to the server" }
+
     public func status(now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {
         var s = hub.status(kind: "client", name: settings.name, interface: tun.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
         tun.addDrops(to: &s.drops)

@@ -67,6 +67,16 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     }
 }
 
+/// System calls made by a batched socket and the datagrams they moved (their ratio is the
+/// average batch size).
+public struct BatchCounters: Sendable, Codable, Equatable {
+    public var receiveCalls: UInt64 = 0
+    public var receivedDatagrams: UInt64 = 0
+    public var sendCalls: UInt64 = 0
+    public var sentDatagrams: UInt64 = 0
+    public init() {}
+}
+
 /// Traffic counters of one port or peer.
 public struct TrafficCounters: Sendable, Codable, Equatable {
     public var rxPackets: UInt64 = 0

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// The shape shared by every daemon: poll its descriptors, handle what is ready, run timers,
-/// answer the control socket, stop on SIGINT/SIGTERM.
+/// answer the control socket and metrics scrapes, tell systemd how it is (readiness, reloads,
+/// watchdog), stop on SIGINT/SIGTERM.
 public struct EventLoop {
     /// One readable descriptor and what to do when it is ready.
     public struct Source {
@@ -26,10 +27,22 @@ public struct EventLoop {
     /// Re-reads configuration; returns a one-line result ("ok: ..." or "error: ...").
     let reload: (() -> String)?
     let logger: Logger
+    /// Serves `/metrics` (`--metrics`), rendered by `metricsText` when scraped.
+    let metrics: MetricsListener?
+    let metricsText: ((LoopStats) -> String)?
+    /// systemd's notification socket (does nothing when not started by systemd).
+    let service = ServiceManager()
+    /// A one-line summary for systemd's status (`systemctl status`), refreshed every few seconds.
+    let summary: (() -> String)?
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
-                tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil, status: @escaping () -> String) {
+                tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil,
+                metrics: MetricsListener? = nil, metricsText: ((LoopStats) -> String)? = nil,
+                summary: (() -> String)? = nil, status: @escaping () -> String) {
         self.reload = reload
+        self.metrics = metrics
+        self.metricsText = metricsText
+        self.summary = summary
         self.sources = sources
         self.signals = signals
         self.control = control
@@ -41,31 +54,57 @@ public struct EventLoop {
     /// Runs until a terminating signal; returns the signal number.
     public func run() throws -> Int32 {
         var fds = sources.map(\.fileDescriptor) + [signals.fileDescriptor]
+        let controlSlot = fds.count
         if let control { fds.append(control.fileDescriptor) }
+        let metricsSlot = fds.count
+        if let metrics { fds.append(metrics.fileDescriptor) }
         var poller = Poller(fds)
+        let stats = LoopStats(now: monotonicNanoseconds())
+        service.notify("READY=1\nSTATUS=\(summary?() ?? "running")")
+        var nextSummary = stats.started &+ .seconds(5)
+        defer { service.notify("STOPPING=1") }
         while true {
             let ready = poller.wait(timeoutMilliseconds: 100)
             let now = monotonicNanoseconds()
+            stats.wakes &+= 1
+            defer { stats.busy &+= monotonicNanoseconds() &- now }
             for (i, source) in sources.enumerated() where ready[i] { try source.onReadable(now) }
             if ready[sources.count], let signal = signals.take() {
-                if signal == SIGHUP, let reload {
+                if signal == SIGHUP, reload != nil {
                     logger.notice("SIGHUP: reloading")
-                    _ = reload()
+                    _ = reloadNow()
                 } else if signal == SIGHUP {
-                    logger.warning("SIGHUP: reloading is not supported yet; restart lanyard to apply changed files")
+                    logger.warning("SIGHUP: this daemon has nothing to reload; restart it to apply changes")
                 } else {
                     logger.info("received signal \(signal), shutting down")
+                    service.notify("STATUS=stopping (signal \(signal))")
                     return signal
                 }
             }
-            if let control, ready[sources.count + 1] {
+            if let control, ready[controlSlot] {
                 control.serve { request in
                     guard request == "reload" else { return status() }
-                    guard let reload else { return "error: this daemon does not reload" }
-                    return reload()
+                    guard reload != nil else { return "error: this daemon does not reload" }
+                    return reloadNow()
                 }
             }
+            if let metrics, let metricsText, ready[metricsSlot] {
+                metrics.serve { metricsText(stats) }
+            }
             try tick(now)
+            service.keepAlive(now: now)
+            if service.isActive, let summary, now >= nextSummary {
+                nextSummary = now &+ .seconds(5)
+                service.notify("STATUS=\(summary())")
+            }
         }
+    }
+
+    /// Runs the reload, telling systemd it started and how it ended.
+    private func reloadNow() -> String {
+        service.reloading()
+        let result = reload?() ?? "error: this daemon does not reload"
+        service.notify("READY=1\nSTATUS=\(result.hasPrefix("ok") ? (summary?() ?? "running") : "last reload failed: \(result)")")
+        return result
     }
 }

@@ -43,6 +43,8 @@ public final class PeerHub {
     var relaySender: RelaySender?
     public private(set) var peers: [Peer]
     public internal(set) var drops = ReasonCounters<DatagramDropReason>()
+    /// Handshakes completed (answered initiations and accepted responses).
+    public private(set) var handshakes: UInt64 = 0
     private var idByEndpoint: [SocketAddress: PortID] = [:]
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
@@ -139,10 +141,12 @@ public final class PeerHub {
         let how = arrival ?? .direct(sender())
         switch peers[Int(id)].link.open(bytes, into: out, now: now) {
         case .none:
+            if type == WireMessage.response { handshakes &+= 1 }
             // A cookie reply is not proof that the peer is at that address: it moves nothing.
             if type != WireMessage.cookieReply { authenticated(id, how, bytes: bytes.count, now: now) }
         case .drop(let reason): drops.record(reason); return
         case .send(let n):
+            if type == WireMessage.initiation { handshakes &+= 1 }
             authenticated(id, how, bytes: bytes.count, now: now)
             let reply = UnsafeRawBufferPointer(rebasing: out[0..<n])
             if let endpoint = peers[Int(id)].endpoint {
@@ -255,6 +259,13 @@ public final class PeerHub {
         flush()
     }
 
+    /// "3 of 5 ports up": for systemd's status line (walks the peers; called every few seconds).
+    func upSummary(_ noun: String) -> String {
+        var up = 0, members = 0
+        for p in peers where p.isMember { members += 1; if p.isUp { up += 1 } }
+        return "\(up) of \(members) \(noun) up"
+    }
+
     /// Port rows for status output.
     func statusRows(now: Nanoseconds, macs: (PortID) -> Int) -> [SwitchStatus.Port] {
         peers.indices.filter { peers[$0].isMember }.map { i in
@@ -266,6 +277,7 @@ public final class PeerHub {
                 endpoint: p.endpoint?.description,
                 connectedSeconds: p.isUp ? seconds(now &- p.upSince) : nil,
                 lastHeardSeconds: p.endpoint == nil ? nil : seconds(now &- p.lastHeard),
+                lastHandshakeSeconds: p.link.lastHandshake.map { seconds(now &- $0) },
                 macs: macs(id), traffic: p.traffic)
         }
     }

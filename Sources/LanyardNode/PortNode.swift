@@ -414,6 +414,11 @@ public final class PortNode {
     }
 
     /// Tells the switch and the members with a session that this port is leaving.
+    /// One line for systemd's status.
+    public func summary() -> String {
+        "\(hub.registration.isRegistered ? "registered with" : "connecting to") the switch; \(known.compactMap { $0 }.count) members known"
+    }
+
     public func sayGoodbye(now: Nanoseconds) {
         LanyardMessage.encode(.bye).withUnsafeBytes { bye in
             for (i, m) in known.enumerated() where m != nil && members.isEstablished(PortID(i), now: now) {
@@ -445,6 +450,7 @@ public final class PortNode {
                 traffic: members.peers[i].traffic)
         }
         s.mode = directory == nil ? "through the switch" : "direct paths"
+        s.batching = members.io.batching
         return s
     }
 }

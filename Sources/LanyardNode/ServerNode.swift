@@ -159,6 +159,9 @@ public final class ServerNode {
 
     public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
 
+    /// One line for systemd's status.
+    public func summary() -> String { hub.upSummary("clients") }
+
     /// Answers WireGuard's userspace API, so that `wg show` lists the server's clients. Only
     /// `get` is served: clients are added and removed with `lanyard server add-client` /
     /// `remove-client` (or the clients file and SIGHUP), which also give them their addresses.
@@ -184,6 +187,8 @@ public final class ServerNode {
                              ports: hub.statusRows(now: now) { _ in 0 }, macTable: [],
                              datagramDrops: countsByName(hub.drops.nonZero), frameDrops: [:])
         s.kind = "server"
+        s.handshakes = hub.handshakes
+        s.batching = hub.io.batching
         tun.addDrops(to: &s.datagramDrops)
         for i in s.ports.indices { s.ports[i].addresses = addresses[Int(s.ports[i].id)].map(\.description) }
         return s

@@ -8,6 +8,7 @@ public struct SwitchStatus: Codable, Sendable {
         public var endpoint: String?
         public var connectedSeconds: Double?
         public var lastHeardSeconds: Double?
+        public var lastHandshakeSeconds: Double? = nil
         public var macs: Int
         public var traffic: TrafficCounters
         /// A VPN server's client addresses.
@@ -36,6 +37,9 @@ public struct SwitchStatus: Codable, Sendable {
     public var datagramDrops: [String: UInt64]
     public var frameDrops: [String: UInt64]
     public var relayPairs: [RelayPair]? = nil
+    public var handshakes: UInt64? = nil
+    public var batching: BatchCounters? = nil
+    public var macMoves: UInt64? = nil
 }
 
 /// What `lanyard status` shows for a port or tunnel.
@@ -55,6 +59,7 @@ public struct LinkStatus: Codable, Sendable {
     public var members: [MemberStatus]? = nil
     /// A port's way to other members: "direct paths" or "through the switch".
     public var mode: String? = nil
+    public var batching: BatchCounters? = nil
 }
 
 /// One member as a port sees it.

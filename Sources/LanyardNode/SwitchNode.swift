@@ -265,6 +265,9 @@ public final class SwitchNode {
     /// Tells every registered port that the switch is going away, so they re-register at once.
     public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
 
+    /// One line for systemd's status.
+    public func summary() -> String { "\(hub.upSummary("ports")), \(fabric.table.count) MACs" }
+
     /// A snapshot of ports, MAC table, relayed traffic and drop counters.
     public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
         var macsByPort: [PortID: Int] = [:]
@@ -283,6 +286,9 @@ public final class SwitchNode {
                              frameDrops: countsByName(fabric.drops.nonZero))
         s.mode = settings.directPaths ? "direct paths" : "relay all"
         s.relayPairs = pairs
+        s.handshakes = hub.handshakes
+        s.batching = hub.io.batching
+        s.macMoves = fabric.moves
         return s
     }
 }

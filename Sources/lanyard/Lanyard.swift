@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 
 /// `lanyard`: a self-hosted virtual network on WireGuard's protocol.
 @main
@@ -7,20 +7,31 @@ struct Lanyard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lanyard",
         abstract: "A self-hosted virtual network: an encrypted Ethernet switch, its ports, and WireGuard-compatible tunnels.",
+        discussion: """
+        Daemons (switch, port, server, client) take their settings as options or from a configuration file (--config FILE, TOML); `lanyard check FILE` validates one. Under systemd, the units lanyard-switch@NAME, lanyard-port@NAME, lanyard-server@NAME and lanyard-client@NAME read /etc/lanyard/ROLE-NAME.toml.
+        """,
         subcommands: [
-            SwitchCommand.self, PortCommand.self, TunnelCommand.self, ServerCommand.self, ClientCommand.self, StatusCommand.self,
+            SwitchCommand.self, PortCommand.self, TunnelCommand.self, ServerCommand.self, ClientCommand.self,
+            StatusCommand.self, ReloadCommand.self, CheckCommand.self,
             WireGuardCommand.self, UpCommand.self, DownCommand.self,
             GenKeyCommand.self, PubKeyCommand.self, GenPSKCommand.self,
         ])
 
     /// Started under the name `lanyard-wireguard` (a symlink, as wg-quick's
     /// WG_QUICK_USERSPACE_IMPLEMENTATION names one program), it is `lanyard wireguard`.
+    /// `--config FILE` is expanded into options here, before parsing.
     static func main() {
         let invokedAs = CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent } ?? ""
-        if invokedAs == "lanyard-wireguard" {
-            main(["wireguard"] + CommandLine.arguments.dropFirst())
-        } else {
-            main(nil)
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if invokedAs == "lanyard-wireguard" { arguments = ["wireguard"] + arguments }
+        do {
+            let (expanded, file) = try ConfiguredArguments.expand(arguments)
+            ConfiguredArguments.startup = (expanded, file)
+            arguments = expanded
+        } catch {
+            FileHandle.standardError.write(Data("lanyard: \(error)\n".utf8))
+            Foundation.exit(1)
         }
+        main(arguments)
     }
 }

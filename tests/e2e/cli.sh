@@ -38,7 +38,46 @@ check "two clients with the same fixed address are refused, both named" expect_e
 printf '[Client]\nName = one\nPublicKey = %s\nAddress = 198.51.100.1\n' "$PUB" >"$WORK/srvaddr.conf"
 check "a client given the server's own address is told so" expect_error "is the server's own address" $L server --private-key "$WORK/k.key" --clients "$WORK/srvaddr.conf"
 check "wireguard: a bad interface name is explained" expect_error "not a usable interface name" $L wireguard "this-name-is-far-too-long"
-check "remove-client of an unknown client is explained" expect_error "has no client named nobody" $L server remove-client nobody --clients "$WORK/dup.conf"
+check "remove-client of an unknown client is explained" expect_error "has no [Client] named nobody" $L server remove-client nobody --clients "$WORK/dup.conf"
 check "status of a daemon that is not running is explained" expect_error "cannot reach" $L status --name "${PFX}-none"
+
+# Configuration files (TOML, one table per role): errors name the file, the line and the key.
+printf '[Port]\nName = p\nPublicKey = %s\n' "$PUB" >"$WORK/ports"
+cat >"$WORK/switch-ok.toml" <<CONF
+[switch]
+listen = 51820
+private-key = "$WORK/k.key"
+ports = "$WORK/ports"
+CONF
+check "check: a good switch file is accepted with a summary" bash -c "$L check '$WORK/switch-ok.toml' | grep -q 'ok: switch with 1 ports'"
+printf '[switch]\nlistn = 51820\n' >"$WORK/typo.toml"
+check "check: a misspelt key is named with its line and a suggestion" expect_error "typo.toml:2: 'listn' is not a [switch] setting (did you mean 'listen'?)" $L check "$WORK/typo.toml"
+printf '[switch]\nmac-aging = "long"\n' >"$WORK/type.toml"
+check "check: a value of the wrong type is named" expect_error "'mac-aging' must be a number, not string" $L check "$WORK/type.toml"
+printf '[switch]\nlisten = [1,\n' >"$WORK/syntax.toml"
+check "check: a TOML syntax error gives line and column" expect_error "syntax.toml:2:" $L check "$WORK/syntax.toml"
+check "a port started with a switch's file is told which command fits" expect_error "configures a switch, not a port" $L port --config "$WORK/switch-ok.toml"
+printf '[switch]\nprivate-key = "%s"\nports = "%s"\nkeepalive = 10\nsilence-timeout = 5\n' "$WORK/k.key" "$WORK/ports" >"$WORK/slow.toml"
+check "options on the command line win over the file" bash -c "
+    $L switch --config '$WORK/slow.toml' 2>&1 | grep -q -- '--silence-timeout must be larger' &&
+    $L switch --config '$WORK/slow.toml' --silence-timeout 30 --listen 127.0.0.1:99999 2>&1 | grep -q 'port must be a number'"
+printf '[switch]\nprivate-key = "%s"\n' "$WORK/k.key" >"$WORK/noports.toml"
+check "check: a file without the member list says which key is missing" expect_error "missing --ports" $L check "$WORK/noports.toml"
+cp "$WORK/switch-ok.toml" "$WORK/open.toml"; chmod 666 "$WORK/open.toml"
+check "a configuration file others can change is refused" expect_error "chmod go-w" $L check "$WORK/open.toml"
+cp "$WORK/ports" "$WORK/ports-open"; chmod 644 "$WORK/ports-open"
+check "a ports file others can read is refused (it may hold preshared keys)" expect_error "chmod 600" $L switch --private-key "$WORK/k.key" --ports "$WORK/ports-open"
+ln -s "$WORK/k.key" "$WORK/link.key"
+check "a private key behind a symbolic link is refused" expect_error "symbolic link" $L switch --private-key "$WORK/link.key" --ports "$WORK/ports"
+check "--config on the tunnel points to wg-quick files" expect_error "lanyard up FILE" $L tunnel --config "$WORK/switch-ok.toml"
+check "--log-format must be text or json" expect_error "use text or json" $L switch --config "$WORK/switch-ok.toml" --log-format xml
+check "--metrics must be an address" expect_error "--metrics 'nowhere' is not an address" $L switch --config "$WORK/switch-ok.toml" --listen 127.0.0.1:0 --metrics nowhere
+check "reload of a daemon that is not running is explained" expect_error "no lanyard daemon named ${PFX}-none" $L reload "${PFX}-none"
+check "every command's help lists its options (server's own too)" bash -c "
+    $L server --help | grep -q -- '--private-key' && $L server --help | grep -q 'add-client' &&
+    $L switch --help | grep -q -- '--metrics' && $L port --help | grep -q -- '--config'"
+ip netns add "$(ns nonat)"; NAMESPACES+=(nonat)
+check "--nat on a host without a default route says what to give instead" expect_error "add --nat-interface IFACE" \
+    inns nonat $L server --private-key "$WORK/k.key" --clients "$WORK/ports-none" --nat --listen 127.0.0.1:0 --name "${PFX}-nonat"
 
 summary

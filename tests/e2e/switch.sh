@@ -23,7 +23,7 @@ SWSOCK=/run/lanyard/${PFX}-sw.sock
 
 start_switch() {
     start switch sw "$LANYARD" switch --listen 51820 --private-key "$WORK/sw.key" --ports "$WORK/ports.conf" \
-        --name "${PFX}-sw" --log-level debug
+        --name "${PFX}-sw" --log-level debug --metrics 127.0.0.1:9586
 }
 start_port() { # NAME SUFFIX [extra args]
     local n=$1 i=$2; shift 2
@@ -38,7 +38,7 @@ frame_drop_count() { sw_json | python3 "$HERE/json_get.py" frameDrops "$1" | sed
 
 start_switch
 wait_until 5 test -S "$SWSOCK"
-start_port a 11; start_port b 12; start_port c 13
+start_port a 11 --metrics 127.0.0.1:9587 --log-format json; start_port b 12; start_port c 13
 
 ping4() { inns "$1" ping -c "${3:-3}" -i 0.2 -W 2 "$2"; }
 check "ports register and IPv4 ping a -> b" wait_until 15 ping4 a 198.51.100.12 1
@@ -205,6 +205,41 @@ status_check() {
     grep -q "MAC" "$WORK/status.txt" && grep -q "^ *a " "$WORK/status.txt"
 }
 check "lanyard status prints ports and the MAC table" status_check
+
+# Prometheus metrics: read when scraped from the counters the daemons keep; they move with traffic.
+scrape() { inns "$1" curl -sf --max-time 3 "http://127.0.0.1:$2/metrics"; }
+metric() { scrape "$1" "$2" | awk -v m="$3" '$1 == m { print $2 }'; }
+metrics_check() {
+    local before after m1 m2
+    # Unicast a <-> b goes direct: the switch sees a's keepalives (every 5 s) and its MAC reports.
+    before=$(metric sw 9586 'lanyard_peer_receive_bytes_total{peer="a"}')
+    grows() { after=$(metric sw 9586 'lanyard_peer_receive_bytes_total{peer="a"}'); [ "${after%.*}" -gt "${before%.*}" ]; }
+    wait_until 12 grows || { echo "switch: bytes from a stayed at $before"; return 1; }
+    echo "switch: bytes from a $before -> $after; up = $(metric sw 9586 'lanyard_peer_up{peer="a"}')"
+    [ "$(metric sw 9586 'lanyard_peer_up{peer="a"}')" = 1.0 ] || return 1
+    scrape sw 9586 | grep -q '^lanyard_mac_table_entries [1-9]' || { echo "no MAC table size"; return 1; }
+    scrape sw 9586 | grep -q '^# TYPE lanyard_datagram_drops_total counter' || { echo "no drop counters"; return 1; }
+    m1=$(metric a 9587 'lanyard_member_transmit_bytes_total{member="b"}')
+    ping4 a 198.51.100.12 5 >/dev/null || return 1
+    m2=$(metric a 9587 'lanyard_member_transmit_bytes_total{member="b"}')
+    echo "port a: bytes to member b $m1 -> $m2, direct path = $(metric a 9587 'lanyard_member_path{member="b",path="direct"}')"
+    [ -n "$m1" ] && [ "${m2%.*}" -gt "${m1%.*}" ] || return 1
+    [ "$(metric a 9587 'lanyard_member_path{member="b",path="direct"}')" = 1.0 ] || return 1
+    [ "$(inns sw curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://127.0.0.1:9586/other)" = 404 ]
+}
+check "metrics: /metrics on switch and port, values move with traffic, path state shown" metrics_check
+json_log_check() {
+    local n
+    n=$(grep -c . "$WORK/port-a.log")
+    echo "port a wrote $n log lines"
+    [ "$n" -ge 1 ] && python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    record = json.loads(line)
+    assert {"time", "level", "logger", "message"} <= record.keys(), record
+' "$WORK/port-a.log"
+}
+check "--log-format json: every log line of port a is a JSON object" json_log_check
 
 exit_check() {
     inns a ip link show tapa >/dev/null || return 1

@@ -119,7 +119,7 @@ live_add_check() {
     local up_before up_after priv addr
     up_before=$(srv_port c1 connectedSeconds)
     "$LANYARD" server add-client tablet --clients "$WORK/clients.conf" --pool 198.51.100.0/24 \
-        --private-key "$WORK/srv.key" --endpoint 192.0.2.1:51820 --server-name "${PFX}-srv" >"$WORK/tablet.conf" 2>"$WORK/tablet.err" || return 1
+        --private-key "$WORK/srv.key" --endpoint 192.0.2.1:51820 --name "${PFX}-srv" >"$WORK/tablet.conf" 2>"$WORK/tablet.err" || return 1
     cat "$WORK/tablet.err"
     priv=$(awk -F' = ' '/^PrivateKey/{print $2}' "$WORK/tablet.conf")
     addr=$(awk -F' = ' '/^Address/{print $2}' "$WORK/tablet.conf")
@@ -148,7 +148,7 @@ wg_show_server_check() {
 check "stock wg show lists the L3 server's clients with handshakes and addresses" wg_show_server_check
 
 live_remove_check() {
-    "$LANYARD" server remove-client tablet --clients "$WORK/clients.conf" --server-name "${PFX}-srv" 2>&1 || return 1
+    "$LANYARD" server remove-client tablet --clients "$WORK/clients.conf" --name "${PFX}-srv" 2>&1 || return 1
     ! grep -q "Name = tablet" "$WORK/clients.conf" || return 1
     [ "$(stat -c %a "$WORK/clients.conf")" = 600 ] || { echo "clients file mode changed"; return 1; }
     ! inns wg ping -c 2 -W 1 -I wg1 198.51.100.1 >/dev/null 2>&1 &&

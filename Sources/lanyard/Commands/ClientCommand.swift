@@ -10,14 +10,14 @@ struct ClientCommand: ParsableCommand {
         commandName: "client",
         abstract: "Connect to a Lanyard VPN server: get an address and routes, optionally send all traffic through it.")
 
-    @Option(help: "The server: HOST:PORT.")
-    var server: String
+    @Option(help: "The server: HOST:PORT. Required.")
+    var server: String?
 
-    @Option(help: "The server's public key.")
-    var serverKey: String
+    @Option(help: "The server's public key. Required.")
+    var serverKey: String?
 
-    @Option(help: "File with this client's private key, mode 600.")
-    var privateKey: String
+    @Option(help: "File with this client's private key, mode 600. Required.")
+    var privateKey: String?
 
     @Option(help: "File with a preshared key (optional).")
     var presharedKey: String?
@@ -48,11 +48,22 @@ struct ClientCommand: ParsableCommand {
         }
     }
 
+    /// Checks keys and the server's address without starting anything (`lanyard check`).
+    func check() throws -> String {
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        _ = try KeyFiles.publicKey(try required(serverKey, "server-key"), option: "--server-key")
+        _ = try presharedKey.map(KeyFiles.presharedKey(at:))
+        let server = try required(server, "server")
+        _ = try SocketAddress.resolve(server)
+        return "client of server \(server), public key \(key.publicKey.base64)"
+    }
+
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.client")
-        let key = try KeyFiles.privateKey(at: privateKey)
-        let peer = try KeyFiles.publicKey(serverKey, option: "--server-key")
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        let peer = try KeyFiles.publicKey(try required(serverKey, "server-key"), option: "--server-key")
         let psk = try presharedKey.map(KeyFiles.presharedKey(at:))
+        let server = try required(server, "server")
         try runDaemon {
             try requireNetworkAdmin("creating a TUN device")
             let endpoint = try SocketAddress.resolve(server)
@@ -62,6 +73,7 @@ struct ClientCommand: ParsableCommand {
             defer { network.undoAll() }
             let socket = try UDPSocket(toReach: endpoint)
             let control = try ControlServer(path: daemon.controlPath(default: "client-\(tun.name)"))
+            let metrics = try daemon.metricsListener()
             let name = daemon.name ?? tun.name
             let now = monotonicNanoseconds()
             let hub = HubConnection(
@@ -78,6 +90,10 @@ struct ClientCommand: ParsableCommand {
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { try node.tick(now: $0) },
+                reload: { restartOnlyReload(ClientCommand.self, logger: logger) },
+                metrics: metrics,
+                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
+                summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             do { _ = try loop.run() } catch let stop as ClientStop {
                 FileHandle.standardError.write(Data("lanyard: \(stop)\n".utf8))

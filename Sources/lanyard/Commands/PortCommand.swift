@@ -10,14 +10,14 @@ struct PortCommand: ParsableCommand {
         commandName: "port",
         abstract: "Connect a TAP interface on this host to a Lanyard switch.")
 
-    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT).")
-    var `switch`: String
+    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT). Required.")
+    var `switch`: String?
 
-    @Option(help: "The switch's public key.")
-    var switchKey: String
+    @Option(help: "The switch's public key. Required.")
+    var switchKey: String?
 
-    @Option(help: "File with this port's private key, mode 600.")
-    var privateKey: String
+    @Option(help: "File with this port's private key, mode 600. Required.")
+    var privateKey: String?
 
     @Option(help: "File with a preshared key shared with the switch (optional).")
     var presharedKey: String?
@@ -43,14 +43,25 @@ struct PortCommand: ParsableCommand {
         }
     }
 
+    /// Checks keys and the switch's address without starting anything (`lanyard check`).
+    func check() throws -> String {
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        _ = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
+        _ = try presharedKey.map(KeyFiles.presharedKey(at:))
+        let hub = try required(self.switch, "switch")
+        _ = try SocketAddress.resolve(hub)
+        return "port of switch \(hub), public key \(key.publicKey.base64)"
+    }
+
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.port")
-        let key = try KeyFiles.privateKey(at: privateKey)
-        let peer = try KeyFiles.publicKey(switchKey, option: "--switch-key")
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        let peer = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
         let psk = try presharedKey.map(KeyFiles.presharedKey(at:))
+        let hubAddress = try required(self.switch, "switch")
         try runDaemon {
             try requireNetworkAdmin("creating a TAP device")
-            let endpoint = try SocketAddress.resolve(self.switch)
+            let endpoint = try SocketAddress.resolve(hubAddress)
             let signals = try SignalWatcher()
             let device = try TunDevice(name: tap, mode: .tap)
             let network = NetworkChanges(logger: logger)
@@ -58,22 +69,27 @@ struct PortCommand: ParsableCommand {
             if !noConfigure { try network.configureInterface(device.name, mtu: mtu, addresses: address) }
             let socket = try UDPSocket(toReach: endpoint)
             let control = try ControlServer(path: daemon.controlPath(default: "port-\(device.name)"))
+            let metrics = try daemon.metricsListener()
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk)
             let name = daemon.name ?? device.name
             let io = BatchedSocket(socket)
-            let hub = HubConnection(hubAddress: self.switch, endpoint: endpoint, io: io, link: link,
+            let hub = HubConnection(hubAddress: hubAddress, endpoint: endpoint, io: io, link: link,
                                     registration: Registration(now: monotonicNanoseconds()),
                                     helloBody: Array(name.utf8.prefix(64)), logger: logger)
             // End-to-end sessions with other members: only those the switch introduces get in.
             let members = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: []), io: io,
                                   followsRoaming: false, logger: logger)
             let node = PortNode(name: name, tap: device, hub: hub, members: members, publicKey: key.publicKey, logger: logger)
-            logger.notice("port \(device.name) up; switch \(self.switch); public key \(key.publicKey.base64)")
+            logger.notice("port \(device.name) up; switch \(hubAddress); public key \(key.publicKey.base64)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: device.fileDescriptor) { try node.tapReadable(now: $0) },
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
+                reload: { restartOnlyReload(PortCommand.self, logger: logger) },
+                metrics: metrics,
+                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
+                summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())

@@ -4,19 +4,11 @@ import LanyardCore
 import LanyardLinux
 import LanyardNode
 
-/// `lanyard server`: the routed (L3) VPN server.
-struct ServerCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "server",
-        abstract: "Run a routed VPN server that hands out addresses, routes and NATs (or add a client to it).",
-        subcommands: [ServerRunCommand.self, ServerAddClientCommand.self, ServerRemoveClientCommand.self],
-        defaultSubcommand: ServerRunCommand.self)
-}
 
 /// Options the server and `add-client` share.
 struct ServerPoolOptions: ParsableArguments {
-    @Option(help: "File listing the authorized clients ([Client] sections).")
-    var clients: String
+    @Option(help: "File listing the authorized clients ([Client] sections), mode 600. Required.")
+    var clients: String?
 
     @Option(help: "IPv4 address pool, CIDR; the server takes the first host address.")
     var pool: String = "198.51.100.0/24"
@@ -37,7 +29,8 @@ struct ServerPoolOptions: ParsableArguments {
     /// Reads the clients file and gives every client its addresses: fixed ones from its entry,
     /// the rest from the pools in file order (so a client keeps its address across restarts).
     func assign() throws -> (clients: [AuthorizedPeer], addresses: [[IPPrefix]], pools: [AddressPool]) {
-        let text = FileManager.default.fileExists(atPath: clients) ? try KeyFiles.contents(clients) : ""
+        let clients = try required(clients, "clients")
+        let text = KeyFiles.exists(clients) ? try KeyFiles.contents(clients, kind: .memberList) : ""
         let list: [AuthorizedPeer]
         do { list = try AuthorizedPeer.parse(text, kind: .client) } catch { throw CommandFailure("\(clients): \(error)") }
         var pools = try pools()
@@ -69,15 +62,21 @@ struct ServerPoolOptions: ParsableArguments {
     }
 }
 
-/// `lanyard server run` (the default).
-struct ServerRunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the VPN server.")
+/// `lanyard server`: the routed (L3) VPN server.
+struct ServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run a routed VPN server that hands out addresses, routes and NATs (or add or remove a client).",
+        discussion: """
+        The clients file lists who may connect, in [Client] sections (Name, PublicKey, optional PresharedKey and Address). `lanyard server add-client NAME` adds one and prints its wg-quick configuration; `remove-client` cuts one off. SIGHUP, `lanyard reload NAME` or `systemctl reload` re-read the configuration and the clients file without dropping anyone.
+        """,
+        subcommands: [ServerAddClientCommand.self, ServerRemoveClientCommand.self])
 
     @Option(help: "Where to listen: [ADDRESS:]PORT.")
     var listen: String = "51820"
 
-    @Option(help: "File with the server's private key, mode 600.")
-    var privateKey: String
+    @Option(help: "File with the server's private key, mode 600. Required.")
+    var privateKey: String?
 
     @OptionGroup var pool: ServerPoolOptions
 
@@ -109,11 +108,19 @@ struct ServerRunCommand: ParsableCommand {
         guard keepalive > 0, silenceTimeout > keepalive else { throw ValidationError("--silence-timeout must exceed --keepalive") }
     }
 
+    /// Checks the key, the clients file and the pools without starting anything (`lanyard check`).
+    func check() throws -> String {
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        let (clients, _, pools, _) = try readClients()
+        _ = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
+        return "server with \(clients.count) clients, pools \(pools.map(\.prefix.description).joined(separator: ", ")), public key \(key.publicKey.base64)"
+    }
+
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.server")
-        let key = try KeyFiles.privateKey(at: privateKey)
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
         let (clients, addresses, pools, configs) = try readClients()
-        if clients.isEmpty { logger.warning("\(pool.clients) lists no clients yet: add one with `lanyard server add-client NAME`") }
+        if clients.isEmpty { logger.warning("\(pool.clients ?? "the clients file") lists no clients yet: add one with `lanyard server add-client NAME`") }
         try runDaemon {
             try requireNetworkAdmin("creating a TUN device")
             let socket = try UDPSocket(bindTo: try SocketAddress.resolve(listen, defaultHost: "::", passive: true))
@@ -125,13 +132,14 @@ struct ServerRunCommand: ParsableCommand {
             if nat || clientToClient || !route.isEmpty { try network.enableForwarding() }
             if nat {
                 guard let out = natInterface ?? NetworkChanges.defaultRouteInterface() else {
-                    throw SystemError.badAddress("--nat", reason: "this host has no default route; name the outgoing interface with --nat-interface")
+                    throw CommandFailure("--nat needs an interface to send client traffic out of, and this host has no default route: add --nat-interface IFACE (e.g. eth0), or leave out --nat")
                 }
                 let table = "lanyard_" + (daemon.name ?? tun.name).filter { $0.isLetter || $0.isNumber || $0 == "_" }
                 try network.enableMasquerade(table: table, sources: pools.map(\.prefix.description), outInterface: out)
                 logger.notice("NAT: client traffic leaves through \(out) (nftables table inet \(table))")
             }
             let control = try ControlServer(path: daemon.controlPath(default: "server-\(tun.name)"))
+            let metrics = try daemon.metricsListener()
             let hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: clients), socket: socket, logger: logger)
             let node = ServerNode(settings: ServerSettings(name: daemon.name ?? tun.name, clientToClient: clientToClient,
                                                            keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout),
@@ -157,15 +165,21 @@ struct ServerRunCommand: ParsableCommand {
                 tick: { node.housekeeping(now: $0) },
                 reload: {
                     do {
-                        let (clients, addresses, _, configs) = try readClients()
+                        let (fresh, changed) = try ConfiguredArguments.reread(ServerCommand.self)
+                        let (clients, addresses, _, configs) = try fresh.readClients()
                         let (added, removed) = node.apply(clients: clients, addresses: addresses, configs: configs)
-                        logger.notice("reloaded \(pool.clients): \(added) clients added, \(removed) removed")
-                        return "ok: \(added) added, \(removed) removed"
+                        let later = changed.filter { $0 != "clients" }
+                        let note = later.isEmpty ? "" : "; \(later.joined(separator: ", ")) changed, applied at the next start"
+                        logger.notice("reloaded \(fresh.pool.clients ?? "?"): \(added) clients added, \(removed) removed\(note)")
+                        return "ok: \(added) added, \(removed) removed\(note)"
                     } catch {
                         logger.error("reload failed, nothing changed: \(error)")
                         return "error: \(error)"
                     }
                 },
+                metrics: metrics,
+                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64), loop: $0, now: monotonicNanoseconds()) },
+                summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())

@@ -9,7 +9,10 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show the state of running switches, ports and tunnels on this host.")
 
-    @Option(help: "Query this instance only (its --name).")
+    @Argument(help: "Query this instance only (its --name).")
+    var instance: String?
+
+    @Option(help: "Query this instance only (its --name; same as the argument).")
     var name: String?
 
     @Option(help: "Query the daemon listening on this control socket.")
@@ -21,7 +24,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let paths: [String]
         if let socket { paths = [socket] }
-        else if let name { paths = ["\(ControlServer.directory)/\(name).sock"] }
+        else if let name = instance ?? name { paths = ["\(ControlServer.directory)/\(name).sock"] }
         else {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: ControlServer.directory)) ?? []
             paths = files.filter { $0.hasSuffix(".sock") }.sorted().map { "\(ControlServer.directory)/\($0)" }

@@ -17,19 +17,18 @@ struct SwitchCommand: ParsableCommand {
           PresharedKey = <optional, from lanyard genpsk>
           MACAddress = 02:00:00:00:00:01   # optional, repeatable: MACs only this port may use
 
-        Unicast between two ports goes end to end: direct when a path between them answers,
-        otherwise sealed through this switch's relay, which cannot read it. SIGHUP re-reads the
-        ports file: new ports may join, removed ones are cut off, everyone else stays connected.
-        """)
+        Unicast between two ports goes end to end: direct when a path between them answers, otherwise sealed through this switch's relay, which cannot read it. SIGHUP (or `lanyard reload NAME`, or `systemctl reload`) re-reads the configuration and the ports file: new ports may join, removed ones are cut off, everyone else stays connected. `lanyard switch add-port` and `remove-port` change the ports file and a running switch in one step.
+        """,
+        subcommands: [SwitchAddPortCommand.self, SwitchRemovePortCommand.self])
 
     @Option(help: "Where to listen: [ADDRESS:]PORT. IPv6 as [ADDRESS]:PORT. Default: all addresses, IPv4 and IPv6.")
     var listen: String = "51820"
 
-    @Option(help: "File with this switch's private key (from `lanyard genkey`), mode 600.")
-    var privateKey: String
+    @Option(help: "File with this switch's private key (from `lanyard genkey`), mode 600. Required.")
+    var privateKey: String?
 
-    @Option(help: "File listing the authorized ports.")
-    var ports: String
+    @Option(help: "File listing the authorized ports, mode 600 (it may hold preshared keys). Required.")
+    var ports: String?
 
     @Option(help: "Seconds before an idle MAC address is forgotten.")
     var macAging: Double = 300
@@ -64,15 +63,24 @@ struct SwitchCommand: ParsableCommand {
         }
     }
 
+    /// Checks the key and the ports file without starting anything (`lanyard check`).
+    func check() throws -> String {
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        let list = try readPorts()
+        _ = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
+        return "switch with \(list.count) ports, public key \(key.publicKey.base64)"
+    }
+
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.switch")
-        let key = try KeyFiles.privateKey(at: privateKey)
+        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
         let list = try readPorts()
         try runDaemon {
             let address = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
             let socket = try UDPSocket(bindTo: address)
             let signals = try SignalWatcher()
             let control = try ControlServer(path: daemon.controlPath(default: "switch"))
+            let metrics = try daemon.metricsListener()
             let settings = SwitchSettings(
                 name: daemon.name ?? "switch",
                 table: .init(agingTime: .seconds(macAging), maxMACsPerPort: maxMacsPerPort,
@@ -91,14 +99,20 @@ struct SwitchCommand: ParsableCommand {
                 tick: { node.housekeeping(now: $0) },
                 reload: {
                     do {
-                        let (added, removed) = node.apply(try readPorts(), now: monotonicNanoseconds())
-                        logger.notice("reloaded \(ports): \(added) ports added, \(removed) removed")
-                        return "ok: \(added) added, \(removed) removed"
+                        let (fresh, changed) = try ConfiguredArguments.reread(SwitchCommand.self)
+                        let (added, removed) = node.apply(try fresh.readPorts(), now: monotonicNanoseconds())
+                        let later = changed.filter { $0 != "ports" }
+                        let note = later.isEmpty ? "" : "; \(later.joined(separator: ", ")) changed, applied at the next start"
+                        logger.notice("reloaded \(fresh.ports ?? "?"): \(added) ports added, \(removed) removed\(note)")
+                        return "ok: \(added) added, \(removed) removed\(note)"
                     } catch {
                         logger.error("reload failed, nothing changed: \(error)")
                         return "error: \(error)"
                     }
                 },
+                metrics: metrics,
+                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64), loop: $0, now: monotonicNanoseconds()) },
+                summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
@@ -107,11 +121,12 @@ struct SwitchCommand: ParsableCommand {
 
     /// Reads and checks the ports file.
     func readPorts() throws -> [AuthorizedPeer] {
+        let ports = try required(ports, "ports")
         let list: [AuthorizedPeer]
-        do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports)) } catch let error as INIFile.ParseError {
+        do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports, kind: .memberList)) } catch let error as INIFile.ParseError {
             throw CommandFailure("\(ports): \(error)")
         }
-        guard !list.isEmpty else { throw CommandFailure("\(ports) lists no [Port]: nobody could join.") }
+        guard !list.isEmpty else { throw CommandFailure("\(ports) lists no [Port]: nobody could join. Add one with `lanyard switch add-port`.") }
         return list
     }
 }

@@ -10,8 +10,7 @@ struct TunnelCommand: ParsableCommand {
         commandName: "tunnel",
         abstract: "Run a tunnel to one peer over a TUN (IP) or TAP (Ethernet) device.",
         discussion: """
-        In TUN mode the peer may be any WireGuard implementation (wg, wireguard-go, the apps).
-        Either side may leave out --endpoint and learn it from the first authenticated packet.
+        In TUN mode the peer may be any WireGuard implementation (wg, wireguard-go, the apps). Either side may leave out --endpoint and learn it from the first authenticated packet.
         """)
 
     @Option(help: "File with this side's private key, mode 600.")
@@ -89,6 +88,7 @@ struct TunnelCommand: ParsableCommand {
             for r in route { try network.apply(["ip", "route", "add", r, "dev", device.name], undo: nil) }
             if forwarding { try network.enableForwarding() }
             let control = try ControlServer(path: daemon.controlPath(default: "tunnel-\(device.name)"))
+            let metrics = try daemon.metricsListener()
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk,
                                      persistentKeepalive: persistentKeepalive > 0 ? persistentKeepalive : nil)
             let node = TunnelNode(device: device, socket: socket, endpoint: remote, link: link,
@@ -101,6 +101,8 @@ struct TunnelCommand: ParsableCommand {
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
+                metrics: metrics,
+                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             _ = try loop.run()
         }

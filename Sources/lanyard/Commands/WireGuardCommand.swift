@@ -20,8 +20,7 @@ struct WireGuardCommand: ParsableCommand {
         discussion: """
         Use it from wg-quick unchanged:
           WG_QUICK_USERSPACE_IMPLEMENTATION=lanyard-wireguard wg-quick up wg0
-        or let `lanyard up wg0` do that. The interface starts with no key and no peers; `wg setconf`,
-        `wg set` and `wg show` work on it as on a kernel interface.
+        or let `lanyard up wg0` do that. The interface starts with no key and no peers; `wg setconf`, `wg set` and `wg show` work on it as on a kernel interface.
         """)
 
     @Flag(name: .shortAndLong, help: "Stay in the foreground (also when WG_PROCESS_FOREGROUND=1).")

@@ -5,18 +5,40 @@ import Logging
 
 /// Options every long-running subcommand takes.
 struct DaemonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Configuration file (TOML) with a table for this role; options given here win over it.",
+                               discussion: "Keys are the long option names without the dashes, e.g. private-key = \"/etc/lanyard/office.key\". Check one with `lanyard check FILE`."))
+    var config: String?
+
     @Option(help: "Name of this instance; its control socket is /run/lanyard/NAME.sock.")
     var name: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text (one line per event) or json (one JSON object per line, for log collectors).")
+    var logFormat: String = "text"
+
+    @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics, e.g. 127.0.0.1:9586 (off by default).")
+    var metrics: String?
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level '\(logLevel)' is not a level: use trace, debug, info, notice, warning or error")
+        }
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("--log-format '\(logFormat)' is not a format: use text or json")
+        }
+        if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            throw ValidationError("--name '\(name)' cannot name a control socket: use letters, digits, '-', '_' or '.' (not first)")
+        }
+    }
+
     /// Sets up swift-log on stderr and returns a logger labelled `label`.
     func makeLogger(_ label: String) throws -> Logger {
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
-        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -26,6 +48,16 @@ struct DaemonOptions: ParsableArguments {
 
     func controlPath(default fallback: String) -> String {
         "\(ControlServer.directory)/\(name ?? fallback).sock"
+    }
+
+    /// The metrics listener, if `--metrics` asks for one.
+    func metricsListener() throws -> MetricsListener? {
+        guard let metrics else { return nil }
+        let address: SocketAddress
+        do { address = try SocketAddress.resolve(metrics, passive: true) } catch {
+            throw CommandFailure("--metrics '\(metrics)' is not an address to listen on: give ADDRESS:PORT, e.g. 127.0.0.1:9586 or [::1]:9586")
+        }
+        return try MetricsListener(address: address)
     }
 }
 

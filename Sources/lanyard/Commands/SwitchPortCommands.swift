@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import LanyardCore
+import LanyardLinux
+import LanyardWireGuard
+
+/// `lanyard switch add-port`: authorizes a port in the ports file and on a running switch.
+struct SwitchAddPortCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-port",
+        abstract: "Add a port to the ports file; a running switch lets it in at once, without dropping anyone.")
+
+    @Argument(help: "The port's name (shown in status and logs).")
+    var portName: String
+
+    @Argument(help: "The port's public key (`lanyard pubkey < port.key` on the port's host).")
+    var publicKey: String
+
+    @Option(help: "File with a preshared key for this port (optional; the port needs the same file).")
+    var presharedKey: String?
+
+    @Option(help: "A MAC address only this port may use; repeatable.")
+    var mac: [String] = []
+
+    /// The switch's options: --config, --ports and --name (the running instance to update; by
+    /// default the one a unit runs for the file, or the only one running).
+    @ParentCommand var parent: SwitchCommand
+
+    func run() throws {
+        guard !portName.isEmpty, portName.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw CommandFailure("the name may contain letters, digits, '-', '_' and '.' only")
+        }
+        let key = try KeyFiles.publicKey(publicKey, option: "PUBLIC-KEY")
+        for m in mac where MACAddress(m) == nil { throw CommandFailure("--mac '\(m)' is not a MAC address like 02:00:00:00:00:01") }
+        let ports = try required(parent.ports, "ports")
+        let names = try MemberFile.names(section: "Port", in: ports)
+        guard !names.contains(portName) else { throw CommandFailure("\(ports) already has a port named \(portName)") }
+        var entry = "\n[Port]\nName = \(portName)\nPublicKey = \(key.base64)\n"
+        if let presharedKey { entry += "PresharedKey = \(try KeyFiles.presharedKey(at: presharedKey).base64)\n" }
+        for m in mac { entry += "MACAddress = \(m)\n" }
+        try MemberFile.append(entry, to: ports)
+        FileHandle.standardError.write(Data("added \(portName) to \(ports)\n".utf8))
+        MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
+    }
+}
+
+/// `lanyard switch remove-port`: takes a port out of the ports file and off a running switch.
+struct SwitchRemovePortCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove-port",
+        abstract: "Remove a port from the ports file; a running switch cuts it off at once (its sessions are wiped).")
+
+    @Argument(help: "The port's name.")
+    var portName: String
+
+    /// The switch's options: --config, --ports and --name.
+    @ParentCommand var parent: SwitchCommand
+
+    func run() throws {
+        let ports = try required(parent.ports, "ports")
+        try MemberFile.remove(section: "Port", named: portName, from: ports)
+        FileHandle.standardError.write(Data("removed \(portName) from \(ports)\n".utf8))
+        MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
+    }
+}
+
+/// `lanyard reload NAME`: asks a running daemon to re-read its configuration and member list.
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Make a running daemon re-read its configuration and member list (what `systemctl reload` runs).",
+        discussion: "Exits with status 1 if the daemon refused the new configuration; it then keeps running as it was.")
+
+    @Argument(help: "The daemon's instance name (its --name; /run/lanyard/NAME.sock).")
+    var name: String
+
+    func run() throws {
+        let path = "\(ControlServer.directory)/\(name).sock"
+        let reply: String
+        do { reply = try ControlClient.request(path: path, "reload") } catch {
+            throw CommandFailure("no lanyard daemon named \(name) answers on \(path): \(error). `lanyard status` lists the running ones.")
+        }
+        print(reply)
+        if !reply.hasPrefix("ok") { throw ExitCode.failure }
+    }
+}
