@@ -50,10 +50,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
-        .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"]),
-        .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"]),
-        .testTarget(name: "LanyardLinuxTests", dependencies: ["LanyardLinux"]),
-        .testTarget(name: "LanyardNodeTests", dependencies: ["LanyardNode", "LanyardCore", "LanyardWireGuard"]),
+        .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"], path: "tests/unit/LanyardCoreTests"),
+        .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"], path: "tests/unit/LanyardWireGuardTests"),
+        .testTarget(name: "LanyardLinuxTests", dependencies: ["LanyardLinux"], path: "tests/unit/LanyardLinuxTests"),
+        .testTarget(name: "LanyardNodeTests", dependencies: ["LanyardNode", "LanyardCore", "LanyardWireGuard"], path: "tests/unit/LanyardNodeTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -69,6 +69,11 @@ where Reason.RawValue == Int, Reason: Sendable {
 
     /// Non-zero counts, in declaration order.
     public var nonZero: [(Reason, UInt64)] { Reason.allCases.compactMap { counts[$0.rawValue] > 0 ? ($0, counts[$0.rawValue]) : nil } }
+
+    /// What grew since `earlier`, among `reasons` (for a periodic summary in the log).
+    public func increase(since earlier: Self, among reasons: [Reason]) -> [(Reason, UInt64)] {
+        reasons.compactMap { r in counts[r.rawValue] > earlier.counts[r.rawValue] ? (r, counts[r.rawValue] - earlier.counts[r.rawValue]) : nil }
+    }
 }
 
 /// The switching logic: parse, learn the source, decide where the frame goes.

@@ -49,6 +49,10 @@ public final class PeerHub {
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
     private var recentInitiations = 0
+    /// The drop counters at the last per-minute summary of handshake failures.
+    private var dropsAtLastSummary = ReasonCounters<DatagramDropReason>()
+    private var nextSummary: Nanoseconds = 0
+    static let handshakeFailures: [DatagramDropReason] = [.unknownPeerKey, .handshakeFailed, .staleOrReplayedHandshake, .cookieRequired]
     /// Whether the hub demands cookies (too many valid-looking initiations recently).
     public private(set) var isUnderLoad = false
     /// Above this many initiations per housekeeping pass (4 per second) the hub demands cookies.
@@ -230,6 +234,15 @@ public final class PeerHub {
             logger.notice(loaded ? "handshake flood: demanding cookies" : "handshake load normal again")
         }
         recentInitiations = 0
+        if now >= nextSummary {
+            // One line a minute about failed handshakes, never one per datagram.
+            let failed = drops.increase(since: dropsAtLastSummary, among: Self.handshakeFailures)
+            if !failed.isEmpty {
+                logger.notice("handshakes refused in the last minute: \(failed.map { "\($0.1) \($0.0)" }.joined(separator: ", "))")
+            }
+            dropsAtLastSummary = drops
+            nextSummary = now &+ .seconds(60)
+        }
         for i in peers.indices where peers[i].endpoint != nil {
             if peers[i].isUp && now &- peers[i].lastHeard > silenceTimeout {
                 logger.notice("\(name(of: PortID(i))) silent for \(seconds(now &- peers[i].lastHeard)) s: dropped")
