@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/uio.h>
 #include <netinet/udp.h>
+#include <netinet/in.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -80,13 +81,19 @@ int clanyard_udp_enable_gro(int fd) {
     return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) < 0 ? -errno : 0;
 }
 
+int clanyard_udp_enable_pktinfo(int fd, int family) {
+    int on = 1;
+    if (family == AF_INET6) return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) < 0 ? -errno : 0;
+    return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ? -errno : 0;
+}
+
 int clanyard_tun_set_persist(int fd, int persist) {
     return ioctl(fd, TUNSETPERSIST, persist) < 0 ? -errno : 0;
 }
 
 #define CLANYARD_MAX_BATCH 128
 
-#define CLANYARD_CMSG_SPACE CMSG_SPACE(sizeof(int))
+#define CLANYARD_CMSG_SPACE (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
     struct mmsghdr msgs[CLANYARD_MAX_BATCH];
@@ -111,11 +118,22 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         slots[i].length = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? slots[i].capacity + 1 : msgs[i].msg_len;
         slots[i].address_length = msgs[i].msg_hdr.msg_namelen;
         slots[i].segment = slots[i].length;
+        slots[i].source_family = 0;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
             if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
                 int size;
                 memcpy(&size, CMSG_DATA(c), sizeof(size));
                 if (size > 0) slots[i].segment = (size_t)size;
+            } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                struct in6_pktinfo info;
+                memcpy(&info, CMSG_DATA(c), sizeof(info));
+                memcpy(slots[i].source, &info.ipi6_addr, 16);
+                slots[i].source_family = AF_INET6;
+            } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                struct in_pktinfo info;
+                memcpy(&info, CMSG_DATA(c), sizeof(info));
+                memcpy(slots[i].source, &info.ipi_addr, 4);
+                slots[i].source_family = AF_INET;
             }
         }
     }
@@ -125,7 +143,7 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
 int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
     struct mmsghdr msgs[CLANYARD_MAX_BATCH];
     struct iovec iovs[CLANYARD_MAX_BATCH];
-    char control[CLANYARD_MAX_BATCH][CMSG_SPACE(sizeof(uint16_t))];
+    char control[CLANYARD_MAX_BATCH][CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
     if (count > CLANYARD_MAX_BATCH) count = CLANYARD_MAX_BATCH;
     memset(msgs, 0, sizeof(struct mmsghdr) * count);
     for (unsigned int i = 0; i < count; i++) {
@@ -135,17 +153,44 @@ int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &slots[i].address;
         msgs[i].msg_hdr.msg_namelen = slots[i].address_length;
-        if (slots[i].segment > 0 && slots[i].length > slots[i].segment) {
-            memset(control[i], 0, sizeof(control[i]));
-            msgs[i].msg_hdr.msg_control = control[i];
-            msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
-            struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+        int segmented = slots[i].segment > 0 && slots[i].length > slots[i].segment;
+        if (!segmented && slots[i].source_family == 0) continue;
+        memset(control[i], 0, sizeof(control[i]));
+        msgs[i].msg_hdr.msg_control = control[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
+        size_t used = 0;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+        if (segmented) {
             c->cmsg_level = SOL_UDP;
             c->cmsg_type = UDP_SEGMENT;
             c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
             uint16_t size = (uint16_t)slots[i].segment;
             memcpy(CMSG_DATA(c), &size, sizeof(size));
+            used += CMSG_SPACE(sizeof(uint16_t));
+            c = (struct cmsghdr *)((char *)control[i] + used);
         }
+        /* Reply from the address the peer sent to (a multi-homed host would otherwise answer
+           from whichever address the route picks, which NAT and firewalls drop). */
+        if (slots[i].source_family == AF_INET6) {
+            struct in6_pktinfo info;
+            memset(&info, 0, sizeof(info));
+            memcpy(&info.ipi6_addr, slots[i].source, 16);
+            c->cmsg_level = IPPROTO_IPV6;
+            c->cmsg_type = IPV6_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(info));
+            memcpy(CMSG_DATA(c), &info, sizeof(info));
+            used += CMSG_SPACE(sizeof(info));
+        } else if (slots[i].source_family == AF_INET) {
+            struct in_pktinfo info;
+            memset(&info, 0, sizeof(info));
+            memcpy(&info.ipi_spec_dst, slots[i].source, 4);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(info));
+            memcpy(CMSG_DATA(c), &info, sizeof(info));
+            used += CMSG_SPACE(sizeof(info));
+        }
+        msgs[i].msg_hdr.msg_controllen = used;
     }
     int n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
     return n < 0 ? -errno : n;

@@ -65,10 +65,15 @@ public final class DatagramBatch {
         }
     }
 
-    /// The sender of slot `i`.
+    /// The sender of slot `i`, with the local address it was sent to as its reply source.
     @inline(__always)
     public func address(_ i: Int) -> SocketAddress {
-        SocketAddress(storage: slots[i].address, length: slots[i].address_length)
+        var a = SocketAddress(storage: slots[i].address, length: slots[i].address_length)
+        a.replySource.family = slots[i].source_family
+        withUnsafeMutableBytes(of: &a.replySource.bytes) { dst in
+            withUnsafeBytes(of: slots[i].source) { dst.copyMemory(from: $0) }
+        }
+        return a
     }
 
     // MARK: Sending
@@ -79,7 +84,8 @@ public final class DatagramBatch {
     @inline(__always)
     public func reserve(maximum: Int, to destination: SocketAddress) -> UnsafeMutableRawBufferPointer? {
         // Appending needs a free slot too: a datagram longer than the run moves to a slot of its own.
-        if coalescing, lastSlotOpen, count > 0, count < capacity, destinations[count - 1] == destination {
+        if coalescing, lastSlotOpen, count > 0, count < capacity, destinations[count - 1] == destination,
+           destinations[count - 1]?.replySource == destination.replySource {
             let slot = slots[count - 1]
             if slot.length + maximum <= min(bufferSize, Self.maximumCoalesced),
                slot.length / max(slot.segment, 1) < Self.maximumSegments {
@@ -127,6 +133,12 @@ public final class DatagramBatch {
         slots[i].segment = length
         slots[i].address = destination.storage
         slots[i].address_length = destination.length
+        slots[i].source_family = destination.replySource.family
+        if destination.replySource.family != 0 {
+            withUnsafeMutableBytes(of: &slots[i].source) { dst in
+                withUnsafeBytes(of: destination.replySource.bytes) { dst.copyMemory(from: $0) }
+            }
+        }
         destinations[i] = destination
         count = i + 1
         lastSlotOpen = coalescing

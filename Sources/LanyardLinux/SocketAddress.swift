@@ -5,6 +5,10 @@ import Glibc
 public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     public var storage: sockaddr_storage
     public var length: socklen_t
+    /// For a peer's address learned from a datagram: the local address that datagram was sent to,
+    /// which replies leave from (a multi-homed host must not answer from another of its
+    /// addresses). Not part of the address's identity: `==` and hashing ignore it.
+    public var replySource = LocalSource()
 
     public init(storage: sockaddr_storage, length: socklen_t) {
         self.storage = storage
@@ -98,5 +102,19 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes(of: storage) { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<Int(length)])) }
+    }
+}
+
+/// A local IP address to send from (IP_PKTINFO / IPV6_PKTINFO), or none (the route decides).
+public struct LocalSource: Sendable, Equatable {
+    /// The address bytes (IPv4 in the first four; IPv4-mapped on an IPv6 socket).
+    public var bytes: (UInt64, UInt64) = (0, 0)
+    /// 0 (none), AF_INET or AF_INET6.
+    public var family: Int32 = 0
+
+    public init() {}
+
+    public static func == (a: LocalSource, b: LocalSource) -> Bool {
+        a.family == b.family && a.bytes.0 == b.bytes.0 && a.bytes.1 == b.bytes.1
     }
 }

@@ -18,6 +18,7 @@ public final class UDPSocket {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         _ = clanyard_udp_enable_gro(fd) // best effort: without it datagrams simply arrive one by one
+        _ = clanyard_udp_enable_pktinfo(fd, family) // best effort: without it the route picks the reply source
         var address = local
         let rc = withUnsafePointer(to: &address.storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, address.length) }
@@ -90,6 +91,11 @@ public final class UDPSocket {
             let e = -n
             if e == EAGAIN || e == ENOBUFS { break }
             let slot = batch.slots[sent]
+            if slot.source_family != 0 && (e == EINVAL || e == EADDRNOTAVAIL || e == ENETUNREACH) {
+                // The local address the peer wrote to is gone (or unusable): let the route pick one.
+                batch.slots[sent].source_family = 0
+                continue
+            }
             if slot.length > slot.segment && (e == EIO || e == EINVAL || e == EOPNOTSUPP || e == ENOPROTOOPT) {
                 batch.coalescing = false
                 sendSplit(slot)

@@ -168,13 +168,17 @@ public final class PeerHub {
     /// An authenticated message arrived: a hub's peer endpoint follows it (roaming, NAT rebinding).
     private func authenticated(_ id: PortID, _ arrival: Arrival, bytes: Int, now: Nanoseconds) {
         let i = Int(id)
-        if followsRoaming, case .direct(let address) = arrival, peers[i].endpoint != address {
-            if let old = peers[i].endpoint {
-                logger.info("\(name(of: id)) moved from \(old) to \(address)")
-                if idByEndpoint[old] == id { idByEndpoint[old] = nil }
+        if followsRoaming, case .direct(let address) = arrival {
+            if peers[i].endpoint != address {
+                if let old = peers[i].endpoint {
+                    logger.info("\(name(of: id)) moved from \(old) to \(address)")
+                    if idByEndpoint[old] == id { idByEndpoint[old] = nil }
+                }
+                idByEndpoint[address] = id
+                peers[i].endpoint = address
+            } else if peers[i].endpoint?.replySource != address.replySource {
+                peers[i].endpoint = address   // same peer address, sent to another of ours: answer from there
             }
-            peers[i].endpoint = address
-            idByEndpoint[address] = id
         }
         peers[i].lastHeard = now
         peers[i].traffic.received(bytes)

@@ -241,6 +241,25 @@ for line in open(sys.argv[1]):
 }
 check "--log-format json: every log line of port a is a JSON object" json_log_check
 
+# A multi-homed switch answers from the address each port wrote to (IP_PKTINFO), not from
+# whichever address the route would pick: NAT and firewalls drop answers from another address.
+multihome_check() {
+    inns sw ip addr add 192.0.2.200/24 dev u0 || return 1
+    stop port-c
+    inns c timeout 20 tcpdump -i u0 -n -l "udp and host 192.0.2.4" >"$WORK/multihome.txt" 2>/dev/null &
+    local capture=$!
+    sleep 1
+    SWITCH_ADDR=192.0.2.200:51820 start_port c 13
+    wait_until 15 ping4 c 198.51.100.11 1 || { kill "$capture"; return 1; }
+    sleep 1; kill "$capture" 2>/dev/null; wait "$capture" 2>/dev/null
+    local good bad
+    good=$(grep -c "IP 192.0.2.200.51820 > 192.0.2.4" "$WORK/multihome.txt")
+    bad=$(grep -c "IP 192.0.2.1.51820 > 192.0.2.4" "$WORK/multihome.txt")
+    echo "switch reached at its second address 192.0.2.200: replies from it $good, from 192.0.2.1 $bad"
+    [ "$good" -gt 0 ] && [ "$bad" -eq 0 ]
+}
+check "multi-homed switch replies from the address the port wrote to" multihome_check
+
 exit_check() {
     inns a ip link show tapa >/dev/null || return 1
     stop port-a

@@ -24,6 +24,11 @@ long clanyard_tun_write_vnet(int fd, const void *header, const void *packet, siz
 /// Turns on UDP generic receive offload (UDP_GRO). Returns 0 or -errno.
 int clanyard_udp_enable_gro(int fd);
 
+/// Asks the kernel to report each datagram's local (destination) address (IPV6_RECVPKTINFO on an
+/// IPv6 socket, which covers IPv4-mapped datagrams too; IP_PKTINFO on an IPv4 one), so replies
+/// can leave from the address the peer sent to. Returns 0 or -errno.
+int clanyard_udp_enable_pktinfo(int fd, int family);
+
 /// Makes the interface persistent or not (TUNSETPERSIST). Returns 0 or -errno.
 int clanyard_tun_set_persist(int fd, int persist);
 
@@ -38,6 +43,11 @@ typedef struct {
        send: when non-zero and length > segment, the kernel splits the buffer into datagrams of
        this size (UDP GSO; the last may be shorter). */
     size_t segment;
+    /* receive: the local address the datagram was sent to; send: the source address to use
+       (IP_PKTINFO / IPV6_PKTINFO). source_family is 0 when unknown or not wanted, AF_INET (the
+       address in the first 4 bytes) or AF_INET6 (IPv4 as IPv4-mapped on an IPv6 socket). */
+    unsigned char source[16];
+    int source_family;
 } clanyard_datagram;
 
 /// recvmmsg over `count` slots, non-blocking. Returns datagrams received, 0 if none waiting, or -errno.
