@@ -41,7 +41,10 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
 /// A Curve25519 private key, as made by `wg genkey`. Its description never shows the key.
 public struct PrivateKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The 32 raw bytes (clamped if made here or by `wg genkey`; X25519 clamps anyway).
-    public let rawValue: [UInt8]
+    public private(set) var rawValue: [UInt8]
+
+    /// Zeroes the key's bytes in place (an ephemeral key whose handshake ended).
+    mutating func wipe() { rawValue.zeroize() }
 
     /// Generates a fresh key from the system's secure random source.
     public init() {

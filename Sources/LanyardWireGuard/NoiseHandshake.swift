@@ -16,11 +16,33 @@ struct SessionKeys {
 }
 
 /// The initiator's state between sending an initiation and receiving the response.
-struct InitiatorState {
-    var localIndex: UInt32
-    var ephemeral: PrivateKey
-    var chainingKey: [UInt8]
-    var hash: [UInt8]
+final class InitiatorState {
+    let localIndex: UInt32
+    private(set) var ephemeral: PrivateKey
+    private(set) var chainingKey: [UInt8]
+    private(set) var hash: [UInt8]
+
+    init(localIndex: UInt32, ephemeral: PrivateKey, chainingKey: [UInt8], hash: [UInt8]) {
+        self.localIndex = localIndex
+        self.ephemeral = ephemeral
+        self.chainingKey = chainingKey
+        self.hash = hash
+    }
+
+    /// The handshake's secrets are zeroed when it ends (answered, abandoned or replaced): a class
+    /// so that the state is never copied and the last release wipes the one copy.
+    deinit {
+        ephemeral.wipe()
+        chainingKey.zeroize()
+        hash.zeroize()
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Overwrites the bytes with zeros in place (a secret no longer needed).
+    mutating func zeroize() {
+        withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+    }
 }
 
 /// What a responder learns from a valid initiation, before committing anything.
@@ -100,8 +122,9 @@ enum NoiseHandshake {
         let ePub = ephemeral.publicKey.rawValue
         c = H.kdf1(key: c, input: ePub)
         h = H.hash(h, ePub)
-        guard let ee = ephemeral.sharedSecret(with: i.ephemeral),
-              let se = ephemeral.sharedSecret(with: i.initiatorStatic) else { throw .invalidPublicKey }
+        guard var ee = ephemeral.sharedSecret(with: i.ephemeral),
+              var se = ephemeral.sharedSecret(with: i.initiatorStatic) else { throw .invalidPublicKey }
+        defer { ee.zeroize(); se.zeroize(); c.zeroize() }
         c = H.kdf1(key: c, input: ee)
         c = H.kdf1(key: c, input: se)
         let (c3, tau, k) = H.kdf3(key: c, input: psk.rawValue)
@@ -123,8 +146,9 @@ enum NoiseHandshake {
         guard let rEph = try? PublicKey(rawValue: m.ephemeral) else { throw .invalidPublicKey }
         c = H.kdf1(key: c, input: m.ephemeral)
         h = H.hash(h, m.ephemeral)
-        guard let ee = s.ephemeral.sharedSecret(with: rEph),
-              let se = local.sharedSecret(with: rEph) else { throw .invalidPublicKey }
+        guard var ee = s.ephemeral.sharedSecret(with: rEph),
+              var se = local.sharedSecret(with: rEph) else { throw .invalidPublicKey }
+        defer { ee.zeroize(); se.zeroize(); c.zeroize() }
         c = H.kdf1(key: c, input: ee)
         c = H.kdf1(key: c, input: se)
         let (c3, tau, k) = H.kdf3(key: c, input: psk.rawValue)

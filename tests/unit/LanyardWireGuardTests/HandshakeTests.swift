@@ -82,3 +82,28 @@ import Testing
         #expect(r.receiverIndex == parsed.senderIndex)
     }
 }
+
+/// Handshake secrets do not outlive the handshake: the initiator's state (ephemeral key, chaining
+/// key, hash) is one object, released (and zeroed by its deinit) once the response is consumed.
+@Suite struct HandshakeSecretLifetimeTests {
+    @Test func initiatorStateIsReleasedWhenTheHandshakeCompletes() {
+        let pair = Pair()
+        let (r1, initiation) = pair.send(pair.a, Array("hello".utf8))
+        #expect(r1 == .writeToNetwork(148))
+        weak var state = pair.a.pending
+        #expect(state != nil)
+        let (_, response) = pair.receive(pair.b, initiation)
+        _ = pair.receive(pair.a, response)
+        #expect(pair.a.pending == nil)
+        #expect(state == nil)   // deinit ran: its secrets were overwritten with zeros
+    }
+
+    @Test func zeroizeOverwritesInPlace() {
+        var secret: [UInt8] = Array(1...32)
+        secret.zeroize()
+        #expect(secret == Array(repeating: 0, count: 32))
+        var key = PrivateKey()
+        key.wipe()
+        #expect(key.rawValue == Array(repeating: 0, count: 32))
+    }
+}
