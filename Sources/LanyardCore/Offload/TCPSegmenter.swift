@@ -45,6 +45,8 @@ public enum TCPSegmenter {
                            scratch: UnsafeMutableRawBufferPointer, headroom: Int,
                            emit: (UnsafeMutableRawBufferPointer) -> Void) throws(Failure) {
         guard tcpOffset + 20 <= p.count, ipOffset + (isIPv6 ? 40 : 20) <= tcpOffset, mss > 0 else { throw .malformed }
+        // The IPv4 header (whose checksum is redone per segment) must end where TCP starts.
+        guard isIPv6 || (p[ipOffset] >> 4 == 4 && ipOffset + Int(p[ipOffset] & 0x0F) * 4 == tcpOffset) else { throw .malformed }
         let headersEnd = tcpOffset + Int(p[tcpOffset + 12] >> 4) * 4
         guard headersEnd <= p.count, headersEnd - tcpOffset >= 20 else { throw .malformed }
         let payload = p.count - headersEnd

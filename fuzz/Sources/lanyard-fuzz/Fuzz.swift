@@ -28,6 +28,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "config": config(bytes)
     case "handshake": handshake(bytes)
     case "ethernet": ethernet(bytes)
+    case "offload": offload(bytes)
     default: fatalError("unknown LANYARD_FUZZ_TARGET \(target)")
     }
     return 0
@@ -103,6 +104,38 @@ func ethernet(_ bytes: UnsafeRawBufferPointer) {
     _ = fabric.decide(frame: bytes, ingress: 1, now: 1)
     if bytes.count >= 6 { _ = table.learn(MACAddress(bytes: bytes, offset: 0), on: 2, now: 2) }
     _ = table.expire(now: 1_000_000_000_000)
+}
+
+/// Buffers for the offload target: a packet with headroom, the segmenter's scratch, the coalescer's run.
+nonisolated(unsafe) let packetRoom = UnsafeMutableRawBufferPointer.allocate(byteCount: 70_000, alignment: 16)
+nonisolated(unsafe) let segmentRoom = UnsafeMutableRawBufferPointer.allocate(byteCount: 70_000, alignment: 16)
+nonisolated(unsafe) let runRoom = UnsafeMutableRawBufferPointer.allocate(byteCount: 70_000, alignment: 16)
+
+/// What an offloading TUN/TAP hands over: a virtio-net header, then a packet (TUN) or frame (TAP,
+/// chosen by the input's first byte). The segmenter either refuses it with a typed error or splits
+/// it; each segment must fit what it was cut from, and the coalescer, fed the segments, must join
+/// or refuse them without trapping, and never produce more bytes than it was given.
+func offload(_ bytes: UnsafeRawBufferPointer) {
+    guard bytes.count > 1 + VirtioNetHeader.length else { return }
+    let ipOffset = bytes[0] & 1 == 0 ? 0 : 14
+    let header = VirtioNetHeader(UnsafeRawBufferPointer(rebasing: bytes[1..<(1 + VirtioNetHeader.length)]))
+    let packet = UnsafeRawBufferPointer(rebasing: bytes[(1 + VirtioNetHeader.length)...])
+    let headroom = 32
+    let room = UnsafeMutableRawBufferPointer(rebasing: packetRoom[headroom..<(headroom + packet.count)])
+    room.copyMemory(from: packet)
+    var coalescer = TCPCoalescer(ipOffset: ipOffset, buffer: runRoom)
+    var given = 0, produced = 0
+    try? TCPSegmenter.prepare(room, header: header, ipOffset: ipOffset, scratch: segmentRoom, headroom: headroom) { region in
+        precondition(region.count >= headroom && region.count - headroom <= 65_536, "segment size")
+        let segment = UnsafeRawBufferPointer(rebasing: region[headroom...])
+        given += segment.count
+        if !coalescer.append(segment) {
+            if let run = coalescer.finish() { produced += run.bytes.count }
+            _ = coalescer.start(segment)
+        }
+    }
+    if let run = coalescer.finish() { produced += run.bytes.count }
+    precondition(produced <= given, "the coalescer made bytes out of nothing")
 }
 
 /// libFuzzer's driver (`-sanitize=fuzzer` links it in).

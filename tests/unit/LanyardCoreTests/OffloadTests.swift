@@ -92,6 +92,19 @@ func checksumsValid(_ p: [UInt8]) -> Bool {
             }
         }
     }
+
+    /// An IPv4 header length (IHL 15: 60 bytes) that runs past where the TCP header starts made the
+    /// segmenter checksum bytes beyond each segment (found by reading the fuzz target's paths).
+    @Test func refusesIPv4HeaderLengthPastTheTCPHeader() {
+        var p = tcpPacket(payload: Array(repeating: 0x41, count: 10), seq: 1)
+        p[0] = 0x4F
+        let header = VirtioNetHeader(flags: 1, gsoType: 1, headerLength: 40, gsoSize: 5, checksumStart: 20, checksumOffset: 16)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+        defer { scratch.deallocate() }
+        #expect(throws: TCPSegmenter.Failure.malformed) {
+            try p.withUnsafeMutableBytes { try TCPSegmenter.prepare($0, header: header, ipOffset: 0, scratch: scratch, headroom: 0) { _ in } }
+        }
+    }
 }
 
 @Suite struct TCPCoalescerTests {
