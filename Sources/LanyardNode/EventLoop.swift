@@ -23,7 +23,8 @@ public struct EventLoop {
     let signals: SignalWatcher
     let control: ControlServer?
     let tick: (Nanoseconds) throws -> Void
-    let status: () -> String
+    /// Answers a status request ("status", "status summary", "status page OFFSET LIMIT").
+    let status: (String) -> String
     /// Re-reads configuration; returns a one-line result ("ok: ..." or "error: ...").
     let reload: (() -> String)?
     let logger: Logger
@@ -38,7 +39,7 @@ public struct EventLoop {
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
                 tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil,
                 metrics: MetricsListener? = nil, metricsText: ((LoopStats) -> String)? = nil,
-                summary: (() -> String)? = nil, status: @escaping () -> String) {
+                summary: (() -> String)? = nil, status: @escaping (String) -> String) {
         self.reload = reload
         self.metrics = metrics
         self.metricsText = metricsText
@@ -83,7 +84,7 @@ public struct EventLoop {
             }
             if let control, ready[controlSlot] {
                 control.serve { request in
-                    guard request == "reload" else { return status() }
+                    guard request == "reload" else { return status(request) }
                     guard reload != nil else { return "error: this daemon does not reload" }
                     return reloadNow()
                 }

@@ -38,7 +38,7 @@ public enum MetricsExposition {
         drops(r, "lanyard_datagram_drops_total", s.datagramDrops, "Datagrams dropped before switching or routing, by reason.")
         if s.kind == "switch" {
             drops(r, "lanyard_frame_drops_total", s.frameDrops, "Ethernet frames the switch dropped, by reason.")
-            r.makeGauge(name: "lanyard_mac_table_entries", help: "Entries in the switch's MAC table.").set(Int64(s.macTable.count))
+            r.makeGauge(name: "lanyard_mac_table_entries", help: "Entries in the switch's MAC table.").set(Int64(s.macCount ?? s.macTable.count))
             counter(r, "lanyard_mac_moves_total", s.macMoves ?? 0, "MAC addresses that moved from one port to another.")
             let pairs = s.relayPairs ?? []
             counter(r, "lanyard_relayed_packets_total", pairs.reduce(0) { $0 + $1.packets }, "Sealed datagrams relayed between members (not readable by the switch).")

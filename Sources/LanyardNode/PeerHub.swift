@@ -48,6 +48,11 @@ public final class PeerHub {
     private var idByEndpoint: [SocketAddress: PortID] = [:]
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
     private var nextHousekeeping: Nanoseconds = 0
+    /// Where the next housekeeping pass resumes its sweep of the peers.
+    private var sweepCursor = 0
+    /// Up to this many peers, every pass visits all of them; above, each pass visits a quarter,
+    /// so a peer's timers and silence are looked at once a second, whatever the table's size.
+    static let fullSweepLimit = 256
     private var recentInitiations = 0
     /// The drop counters at the last per-minute summary of handshake failures.
     private var dropsAtLastSummary = ReasonCounters<DatagramDropReason>()
@@ -226,8 +231,11 @@ public final class PeerHub {
     /// When peer `id`'s last handshake completed.
     func lastHandshake(_ id: PortID) -> Nanoseconds? { peers[Int(id)].link.lastHandshake }
 
-    /// Timers: handshake-flood detection, each peer's link timers, and silence. `onSilent` is
-    /// called (and the peer marked down) for an up peer silent longer than `silenceTimeout`.
+    /// Timers, four times a second: handshake-flood detection, the peers' link timers, and silence.
+    /// `onSilent` is called (and the peer marked down) for an up peer silent longer than
+    /// `silenceTimeout`. A large table is swept a quarter per pass (see `fullSweepLimit`): the work
+    /// per second is one look at each peer, not four, and data-driven timers run on the data
+    /// path anyway (after each datagram received or sent).
     public func housekeeping(now: Nanoseconds, silenceTimeout: Nanoseconds, onSilent: (PortID) -> Void) {
         guard now >= nextHousekeeping else { return }
         nextHousekeeping = now + .seconds(0.25)
@@ -247,7 +255,12 @@ public final class PeerHub {
             dropsAtLastSummary = drops
             nextSummary = now &+ .seconds(60)
         }
-        for i in peers.indices where peers[i].endpoint != nil {
+        let visits = peers.count <= Self.fullSweepLimit ? peers.count : (peers.count + 3) / 4
+        for _ in 0..<visits {
+            if sweepCursor >= peers.count { sweepCursor = 0 }
+            let i = sweepCursor
+            sweepCursor += 1
+            guard peers[i].endpoint != nil else { continue }
             if peers[i].isUp && now &- peers[i].lastHeard > silenceTimeout {
                 logger.notice("\(name(of: PortID(i))) silent for \(seconds(now &- peers[i].lastHeard)) s: dropped")
                 markDown(PortID(i))
@@ -278,14 +291,22 @@ public final class PeerHub {
 
     /// "3 of 5 ports up": for systemd's status line (walks the peers; called every few seconds).
     func upSummary(_ noun: String) -> String {
-        var up = 0, members = 0
-        for p in peers where p.isMember { members += 1; if p.isUp { up += 1 } }
+        let (members, up) = counts()
         return "\(up) of \(members) \(noun) up"
     }
 
-    /// Port rows for status output.
-    func statusRows(now: Nanoseconds, macs: (PortID) -> Int) -> [SwitchStatus.Port] {
-        peers.indices.filter { peers[$0].isMember }.map { i in
+    /// How many peers are members and how many of those are up (one walk, no allocation).
+    func counts() -> (members: Int, up: Int) {
+        var up = 0, members = 0
+        for p in peers where p.isMember { members += 1; if p.isUp { up += 1 } }
+        return (members, up)
+    }
+
+    /// Port rows for status output: every member, or the members at positions `range` among them.
+    func statusRows(now: Nanoseconds, range: Range<Int>? = nil, macs: (PortID) -> Int) -> [SwitchStatus.Port] {
+        var members = peers.indices.filter { peers[$0].isMember }[...]
+        if let range { members = members.dropFirst(range.lowerBound).prefix(range.count) }
+        return members.map { i in
             let id = PortID(i)
             let p = peers[i]
             return SwitchStatus.Port(

@@ -182,10 +182,17 @@ public final class ServerNode {
     }
 
     /// A snapshot for `lanyard status` (clients shown as ports, with their addresses as "MACs" count 0).
-    public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
+    public func status(now: Nanoseconds, listen: String, publicKey: String, scope: StatusScope = .all) -> SwitchStatus {
+        var range: Range<Int>?
+        switch scope {
+        case .all, .ports: range = nil
+        case .summary: range = 0..<0
+        case .page(let offset, let limit): range = offset..<(offset + limit)
+        }
         var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
-                             ports: hub.statusRows(now: now) { _ in 0 }, macTable: [],
+                             ports: hub.statusRows(now: now, range: range) { _ in 0 }, macTable: [],
                              datagramDrops: countsByName(hub.drops.nonZero), frameDrops: [:])
+        if scope != .all { (s.portCount, s.portsUp) = hub.counts() }
         s.kind = "server"
         s.handshakes = hub.handshakes
         s.batching = hub.io.batching

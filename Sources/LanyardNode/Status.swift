@@ -40,6 +40,33 @@ public struct SwitchStatus: Codable, Sendable {
     public var handshakes: UInt64? = nil
     public var batching: BatchCounters? = nil
     public var macMoves: UInt64? = nil
+    /// Set when `ports` (and `macTable`, which then holds those ports' MACs) is one page of the
+    /// table or empty (a summary): all the ports, how many are up, all the MACs.
+    public var portCount: Int? = nil
+    public var portsUp: Int? = nil
+    public var macCount: Int? = nil
+}
+
+/// How much of a switch's or server's tables a status request wants.
+public enum StatusScope: Equatable, Sendable {
+    /// Everything (the `status` request): builds the whole tables on the daemon's thread.
+    case all
+    /// Counts and drops only (`status summary`): cheap at any size.
+    case summary
+    /// Ports `offset..<offset+limit` with their MACs (`status page OFFSET LIMIT`).
+    case page(offset: Int, limit: Int)
+    /// Every port with its MAC count, no MAC table (what metrics read).
+    case ports
+
+    /// Reads a control request ("status", "status summary", "status page 0 500").
+    public init(request: String) {
+        let words = request.split(separator: " ")
+        if words.count == 2, words[1] == "summary" { self = .summary; return }
+        if words.count == 4, words[1] == "page", let o = Int(words[2]), let l = Int(words[3]), o >= 0, l > 0 {
+            self = .page(offset: o, limit: min(l, 5000)); return
+        }
+        self = .all
+    }
 }
 
 /// What `lanyard status` shows for a port or tunnel.

@@ -10,7 +10,13 @@ public enum StatusFormatter {
     }
 
     static func text(_ s: SwitchStatus) -> String {
-        var out = "\(s.kind) \(s.name)  listening on \(s.listen)\(s.mode.map { "  (\($0))" } ?? "")\n  public key: \(s.publicKey)\n\n"
+        var out = "\(s.kind) \(s.name)  listening on \(s.listen)\(s.mode.map { "  (\($0))" } ?? "")\n  public key: \(s.publicKey)\n"
+        if let total = s.portCount {
+            let noun = s.kind == "server" ? "clients" : "ports"
+            out += "  \(s.portsUp ?? 0) of \(total) \(noun) up\(s.macCount.map { ", \($0) MACs" } ?? "")"
+            out += s.ports.count < total ? "; showing the first \(s.ports.count) (`lanyard status \(s.name) --all` lists all)\n" : "\n"
+        }
+        out += "\n"
         out += table(["Port", "State", "Endpoint", "Up (s)", "Heard (s)", "MACs", "Rx pkts", "Rx bytes", "Tx pkts", "Tx bytes"],
                      s.ports.map { p in
                          [p.name, p.state, p.endpoint ?? "-", p.connectedSeconds.map { String($0) } ?? "-",

@@ -269,21 +269,48 @@ public final class SwitchNode {
     public func summary() -> String { "\(hub.upSummary("ports")), \(fabric.table.count) MACs" }
 
     /// A snapshot of ports, MAC table, relayed traffic and drop counters.
-    public func status(now: Nanoseconds, listen: String, publicKey: String) -> SwitchStatus {
-        var macsByPort: [PortID: Int] = [:]
-        let table = fabric.table.snapshot()
-        for (_, entry) in table { macsByPort[entry.port, default: 0] += 1 }
-        let macs = table.map { mac, entry in
-            SwitchStatus.MACEntry(mac: mac.description, port: hub.name(of: entry.port), ageSeconds: seconds(now &- entry.lastSeen))
+    public func status(now: Nanoseconds, listen: String, publicKey: String, scope: StatusScope = .all) -> SwitchStatus {
+        var rows: [SwitchStatus.Port] = []
+        var macs: [SwitchStatus.MACEntry] = []
+        switch scope {
+        case .all:
+            var macsByPort: [PortID: Int] = [:]
+            let table = fabric.table.snapshot()
+            for (_, entry) in table { macsByPort[entry.port, default: 0] += 1 }
+            macs = table.map { mac, entry in
+                SwitchStatus.MACEntry(mac: mac.description, port: hub.name(of: entry.port), ageSeconds: seconds(now &- entry.lastSeen))
+            }
+            rows = hub.statusRows(now: now) { macsByPort[$0, default: 0] }
+        case .summary:
+            break
+        case .ports:
+            var macsByPort: [PortID: Int] = [:]
+            for (_, entry) in fabric.table.snapshot() { macsByPort[entry.port, default: 0] += 1 }
+            rows = hub.statusRows(now: now) { macsByPort[$0, default: 0] }
+        case .page(let offset, let limit):
+            // This page's ports and their MACs: one pass over the table, strings for the page only.
+            var macsByPort: [PortID: Int] = [:]
+            rows = hub.statusRows(now: now, range: offset..<(offset + limit)) { _ in 0 }
+            let ids = Set(rows.map { PortID($0.id) })
+            for (mac, entry) in fabric.table.snapshot() where ids.contains(entry.port) {
+                macsByPort[entry.port, default: 0] += 1
+                macs.append(.init(mac: mac.description, port: hub.name(of: entry.port), ageSeconds: seconds(now &- entry.lastSeen)))
+            }
+            for i in rows.indices { rows[i].macs = macsByPort[PortID(rows[i].id), default: 0] }
         }
         let pairs = relayed.sorted { $0.key < $1.key }.map { key, t in
             SwitchStatus.RelayPair(from: hub.name(of: PortID(key >> 32)), to: hub.name(of: PortID(key & 0xFFFF_FFFF)),
                                    packets: t.txPackets, bytes: t.txBytes)
         }
-        var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey,
-                             ports: hub.statusRows(now: now) { macsByPort[$0, default: 0] }, macTable: macs,
+        var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey, ports: rows, macTable: macs,
                              datagramDrops: countsByName(hub.drops.nonZero),
                              frameDrops: countsByName(fabric.drops.nonZero))
+        if scope != .all {
+            let (members, up) = hub.counts()   // (.ports: metrics read the MAC count from here)
+            s.portCount = members
+            s.portsUp = up
+            s.macCount = fabric.table.count
+        }
         s.mode = settings.directPaths ? "direct paths" : "relay all"
         s.relayPairs = pairs
         s.handshakes = hub.handshakes

@@ -94,7 +94,7 @@ struct ClientCommand: ParsableCommand {
                 metrics: metrics,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
-                status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
+                status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             do { _ = try loop.run() } catch let stop as ClientStop {
                 FileHandle.standardError.write(Data("lanyard: \(stop)\n".utf8))
                 throw ExitCode.failure

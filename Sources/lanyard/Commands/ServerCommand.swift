@@ -178,9 +178,9 @@ struct ServerCommand: ParsableCommand {
                     }
                 },
                 metrics: metrics,
-                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64), loop: $0, now: monotonicNanoseconds()) },
+                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: .ports), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
-                status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64)) })
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: StatusScope(request: $0))) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
         }

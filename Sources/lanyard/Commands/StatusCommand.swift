@@ -18,8 +18,16 @@ struct StatusCommand: ParsableCommand {
     @Option(help: "Query the daemon listening on this control socket.")
     var socket: String?
 
-    @Flag(help: "Print JSON for scripts.")
+    @Flag(help: "Print JSON for scripts (every port and MAC, fetched in pages).")
     var json = false
+
+    @Flag(help: "List every port and MAC of a large switch or server (by default, above \(Self.shownWithoutAll) ports, a summary and the first ones).")
+    var all = false
+
+    /// Ports shown without --all; tables are fetched in pages of `pageSize`, so that a status of
+    /// 10,000 ports never holds up the daemon's forwarding for long.
+    static let shownWithoutAll = 100
+    static let pageSize = 500
 
     func run() throws {
         let paths: [String]
@@ -32,7 +40,7 @@ struct StatusCommand: ParsableCommand {
         }
         var replies: [String] = []
         for path in paths {
-            do { replies.append(try ControlClient.request(path: path, "status")) } catch {
+            do { replies.append(try fetch(path)) } catch {
                 if paths.count == 1 { throw CommandFailure("cannot reach \(path): \(error)") }
             }
         }
@@ -41,5 +49,24 @@ struct StatusCommand: ParsableCommand {
             return
         }
         for reply in replies { print(StatusFormatter.text(fromJSON: reply)) }
+    }
+
+    /// One daemon's status: a switch's or server's summary, then its tables page by page (all of
+    /// them with --all or --json, else the first ones); any other daemon's status as it is.
+    func fetch(_ path: String) throws -> String {
+        let first = try ControlClient.request(path: path, "status summary")
+        guard var summary = try? JSONDecoder().decode(SwitchStatus.self, from: Data(first.utf8)),
+              summary.kind == "switch" || summary.kind == "server", let total = summary.portCount else { return first }
+        let wanted = all || json ? total : min(total, Self.shownWithoutAll)
+        var offset = 0
+        while offset < wanted {
+            let reply = try ControlClient.request(path: path, "status page \(offset) \(min(Self.pageSize, wanted - offset))")
+            guard let page = try? JSONDecoder().decode(SwitchStatus.self, from: Data(reply.utf8)) else { break }
+            summary.ports += page.ports
+            summary.macTable += page.macTable
+            if page.ports.isEmpty { break }   // the table shrank meanwhile
+            offset += page.ports.count
+        }
+        return encodeStatus(summary)
     }
 }

@@ -103,7 +103,7 @@ struct TunnelCommand: ParsableCommand {
                 tick: { node.tick(now: $0) },
                 metrics: metrics,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
-                status: { encodeStatus(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
+                status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             _ = try loop.run()
         }
     }

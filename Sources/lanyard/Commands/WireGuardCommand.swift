@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import LanyardCore
 import LanyardLinux
 import LanyardNode
@@ -69,10 +70,7 @@ struct WireGuardCommand: ParsableCommand {
     }
 
     private func serve() throws {
-        var options = DaemonOptions()
-        options.logLevel = logLevel
-        options.name = interface
-        let logger = try options.makeLogger("lanyard.wireguard")
+        let logger = DaemonOptions.makeLogger("lanyard.wireguard", level: Logger.Level(rawValue: logLevel) ?? .info, json: false)
         let signals = try SignalWatcher()
         let tun = try TunDevice(name: interface, mode: .tun)
         // WireGuard's default MTU (1500 − 80), as wireguard-go sets it; wg-quick may change it.
@@ -86,7 +84,7 @@ struct WireGuardCommand: ParsableCommand {
         let socket = try UDPSocket(bindTo: address)
         let device = WireGuardDevice(name: interface, tun: tun, socket: socket, logger: logger)
         let api = try ControlServer(path: "\(Self.apiDirectory)/\(interface).sock", directory: Self.apiDirectory, directoryMode: 0o755)
-        let control = try ControlServer(path: options.controlPath(default: interface))
+        let control = try ControlServer(path: "\(ControlServer.directory)/\(interface).sock")
         logger.notice("WireGuard interface \(interface) up (userspace, Lanyard); API on \(api.path)")
         var nextCheck: Nanoseconds = 0
         let loop = EventLoop(
@@ -103,7 +101,7 @@ struct WireGuardCommand: ParsableCommand {
                     if !interfaceExists(interface) { throw InterfaceGone() }
                 }
             },
-            status: { encodeStatus(device.status(now: monotonicNanoseconds())) })
+            status: { _ in encodeStatus(device.status(now: monotonicNanoseconds())) })
         do { _ = try loop.run() } catch is InterfaceGone {
             logger.notice("interface \(interface) was deleted: stopping")
         }

@@ -35,8 +35,11 @@ struct DaemonOptions: ParsableArguments {
 
     /// Sets up swift-log on stderr and returns a logger labelled `label`.
     func makeLogger(_ label: String) throws -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        let json = logFormat == "json"
+        Self.makeLogger(label, level: Logger.Level(rawValue: logLevel) ?? .info, json: logFormat == "json")
+    }
+
+    /// Sets up swift-log on stderr (text or JSON lines) and returns a logger labelled `label`.
+    static func makeLogger(_ label: String, level: Logger.Level, json: Bool) -> Logger {
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
