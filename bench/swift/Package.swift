@@ -25,15 +25,21 @@ let package = Package(
         ], path: ".gen/LanyardWireGuard", swiftSettings: fast),
         .target(name: "LanyardCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")],
                 path: ".gen/LanyardCore", swiftSettings: fast),
+        // What the microbenchmarks and the instruction-count benchmark share (two peers with a session).
+        .target(name: "BenchSupport", dependencies: ["LanyardCore", "LanyardWireGuard"], swiftSettings: fast),
         // Microbenchmarks (ordo-one/benchmark): `swift package benchmark`.
         .executableTarget(
             name: "LanyardBenchmarks",
             dependencies: [
-                "LanyardCore", "LanyardWireGuard",
+                "LanyardCore", "LanyardWireGuard", "BenchSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/LanyardBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        // A fixed number of packets through the send and receive paths in one process, for
+        // `valgrind --tool=callgrind` (bench/instructions.sh): instructions per packet, by function.
+        .executableTarget(name: "lanyard-datapath", dependencies: ["LanyardCore", "LanyardWireGuard", "BenchSupport"],
+                          path: "Sources/lanyard-datapath", swiftSettings: fast),
         // Load generator: N simulated ports against a real `lanyard switch` on loopback.
         .executableTarget(name: "lanyard-loadgen", dependencies: ["LanyardCore", "LanyardWireGuard"],
                           path: "Sources/lanyard-loadgen"),

@@ -1,24 +1,48 @@
-/// The Internet checksum (RFC 1071): a ones'-complement sum of 16-bit big-endian words,
-/// accumulated eight bytes at a time.
+/// The Internet checksum (RFC 1071): a ones'-complement sum of 16-bit big-endian words.
+///
+/// The sum is byte-order independent (RFC 1071 §2(B)): it is accumulated in the machine's own
+/// order, sixteen bytes per step in two 64-bit accumulators with end-around carry (an add and an
+/// add-with-carry each), and only the folded 16-bit result is swapped. That is about a quarter of
+/// the instructions of swapping every word (measured with bench/instructions.sh).
 public enum InternetChecksum {
-    /// Adds `bytes` to a running 32-bit-folded sum (big-endian word order).
+    /// Adds `bytes` to a running sum (big-endian word order, folded later by `fold`).
     @inlinable
     public static func add(_ bytes: UnsafeRawBufferPointer, to initial: UInt64 = 0) -> UInt64 {
-        var sum = initial
-        var i = 0
         let n = bytes.count
-        let base = bytes.baseAddress!
-        while i + 8 <= n {
-            let w = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            sum = sum &+ (w >> 32) &+ (w & 0xFFFF_FFFF)
+        guard n > 0, let base = bytes.baseAddress else { return initial }
+        var a: UInt64 = 0
+        var b: UInt64 = 0
+        var i = 0
+        while i + 16 <= n {
+            let (x, cx) = a.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            a = x &+ (cx ? 1 : 0)
+            let (y, cy) = b.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+            b = y &+ (cy ? 1 : 0)
+            i += 16
+        }
+        if i + 8 <= n {
+            let (x, cx) = a.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            a = x &+ (cx ? 1 : 0)
             i += 8
         }
-        while i + 2 <= n {
-            sum = sum &+ (UInt64(bytes[i]) << 8 | UInt64(bytes[i + 1]))
-            i += 2
+        if i < n {
+            // The last 1 to 7 bytes, zero-padded: a trailing odd byte is the high byte of its word.
+            var tail: UInt64 = 0
+            withUnsafeMutableBytes(of: &tail) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<n])) }
+            let (y, cy) = b.addingReportingOverflow(tail)
+            b = y &+ (cy ? 1 : 0)
         }
-        if i < n { sum = sum &+ (UInt64(bytes[i]) << 8) }
-        return sum
+        let (s, c) = a.addingReportingOverflow(b)
+        var t = s &+ (c ? 1 : 0)
+        t = (t & 0xFFFF_FFFF) &+ (t >> 32)
+        t = (t & 0xFFFF_FFFF) &+ (t >> 32)
+        t = (t & 0xFFFF) &+ (t >> 16)
+        t = (t & 0xFFFF) &+ (t >> 16)
+        #if _endian(little)
+        return initial &+ UInt64(UInt16(truncatingIfNeeded: t).byteSwapped)
+        #else
+        return initial &+ t
+        #endif
     }
 
     /// Folds a sum to 16 bits (not complemented).

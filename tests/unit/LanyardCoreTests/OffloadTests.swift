@@ -179,3 +179,30 @@ func checksumsValid(_ p: [UInt8]) -> Bool {
         #expect(back == packets)
     }
 }
+
+/// The word-at-a-time checksum against the definition (16-bit big-endian words, one at a time),
+/// for every length from 0 to 300 and every starting offset parity, and with a running sum.
+@Suite struct InternetChecksumDefinitionTests {
+    func reference(_ bytes: [UInt8], initial: UInt64 = 0) -> UInt16 {
+        var sum = initial
+        var i = 0
+        while i + 1 < bytes.count { sum += UInt64(bytes[i]) << 8 | UInt64(bytes[i + 1]); i += 2 }
+        if i < bytes.count { sum += UInt64(bytes[i]) << 8 }
+        while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
+        return UInt16(sum)
+    }
+
+    @Test func matchesTheDefinitionForEveryLength() {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let data: [UInt8] = (0..<320).map { _ in seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: seed >> 33) }
+        for start in 0..<2 {
+            for length in 0...300 {
+                let slice = Array(data[start..<(start + length)])
+                let ours = slice.withUnsafeBytes { InternetChecksum.fold(InternetChecksum.add($0, to: 0x1_2345)) }
+                #expect(ours == reference(slice, initial: 0x1_2345), "length \(length), start \(start)")
+            }
+        }
+        let ones = [UInt8](repeating: 0xFF, count: 4096)   // worst case for carries
+        #expect(ones.withUnsafeBytes { InternetChecksum.fold(InternetChecksum.add($0)) } == reference(ones))
+    }
+}

@@ -3,33 +3,35 @@ import LanyardWireGuard
 
 /// A wall clock that moves one second per reading, so every initiation carries a TAI64N
 /// strictly newer than the last (the responder refuses stale ones, and TAI64N drops sub-2^24 ns).
-final class SteppingWallClock {
+public final class SteppingWallClock {
     private var seconds: Int64 = 1_700_000_000
 
     /// The next reading.
-    func next() -> WallClockTime {
+    public init() {}
+
+    public func next() -> WallClockTime {
         seconds += 1
         return WallClockTime(seconds: seconds, nanoseconds: 0)
     }
 }
 
 /// Errors setting up a fixture; benchmarks report them instead of crashing.
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// An initiator and a responder `WireGuardPeer` with a confirmed session both ways, plus scratch
 /// buffers large enough for any message of `maxPlaintext` bytes.
-final class PeerPair {
-    let initiator: WireGuardPeer
-    let responder: WireGuardPeer
-    let clock = SteppingWallClock()
+public final class PeerPair {
+    public let initiator: WireGuardPeer
+    public let responder: WireGuardPeer
+    public let clock = SteppingWallClock()
     /// Monotonic time fed to both peers; callers advance it as they like.
-    var now = Timestamp(nanoseconds: 1_000_000_000)
-    let wire: UnsafeMutableRawBufferPointer
-    let scratch: UnsafeMutableRawBufferPointer
+    public var now = Timestamp(nanoseconds: 1_000_000_000)
+    public let wire: UnsafeMutableRawBufferPointer
+    public let scratch: UnsafeMutableRawBufferPointer
 
-    init(maxPlaintext: Int = 2048) throws {
+    public init(maxPlaintext: Int = 2048) throws {
         let initiatorKey = PrivateKey()
         let responderKey = PrivateKey()
         let clock = self.clock
@@ -50,7 +52,7 @@ final class PeerPair {
 
     /// One full handshake: initiation, response, and the keepalive that confirms the session.
     /// Throws if any step does not produce what the protocol says it should.
-    func handshake() throws {
+    public func handshake() throws {
         now = now.adding(.milliseconds(1))
         guard case .writeToNetwork(let initiation) = initiator.initiateHandshake(into: wire, now: now) else {
             throw FixtureError(description: "initiation not written")
@@ -72,12 +74,12 @@ final class PeerPair {
 }
 
 /// A 1,400-byte payload (the size of a full-MTU inner packet).
-func makePacket(count: Int = 1400) -> [UInt8] {
+public func makePacket(count: Int = 1400) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
 }
 
 /// An Ethernet frame from `source` to `destination` (IPv4 ethertype) of `count` bytes in all.
-func makeFrame(from source: MACAddress, to destination: MACAddress, count: Int = 1000) -> [UInt8] {
+public func makeFrame(from source: MACAddress, to destination: MACAddress, count: Int = 1000) -> [UInt8] {
     var frame = [UInt8](repeating: 0, count: max(count, 60))
     frame.replaceSubrange(0..<6, with: destination.octets)
     frame.replaceSubrange(6..<12, with: source.octets)
