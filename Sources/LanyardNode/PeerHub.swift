@@ -1,3 +1,4 @@
+import LanyardWireGuard
 import LanyardCore
 import LanyardLinux
 import Logging
@@ -89,6 +90,15 @@ public final class PeerHub {
         let fresh = Peer(link: directory.link(for: id))
         if Int(id) == peers.count { peers.append(fresh) } else { peers[Int(id)] = fresh }
         return id
+    }
+
+    /// What replacing the member list with `list` changes (see `MembershipDiff`); `same(current,
+    /// wanted)` says whether an entry keeps a current member as it is.
+    public func membershipDiff(to list: [AuthorizedPeer], same: (AuthorizedPeer, AuthorizedPeer) -> Bool) -> MembershipDiff<PublicKey> {
+        let current = peers.indices.filter { peers[$0].isMember }.map { (slot: $0, key: directory.peers[$0].publicKey) }
+        return MembershipDiff(current: current, wanted: list.map(\.publicKey)) { slot, position in
+            same(directory.peers[slot], list[position])
+        }
     }
 
     /// Removes a peer while running: its sessions end at once, its key is refused from now on.

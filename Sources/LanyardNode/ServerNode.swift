@@ -64,23 +64,29 @@ public final class ServerNode {
     /// Returns (added, removed).
     @discardableResult
     public func apply(clients: [AuthorizedPeer], addresses newAddresses: [[IPPrefix]], configs newConfigs: [ClientConfig]) -> (added: Int, removed: Int) {
-        var wanted: [PublicKey: Int] = [:]
-        for (i, c) in clients.enumerated() { wanted[c.publicKey] = i }
-        var removed = 0
-        for i in hub.peers.indices where hub.peers[i].isMember {
-            let current = hub.directory.peers[i]
-            if let j = wanted[current.publicKey], newAddresses[j] == addresses[i], clients[j].presharedKey == current.presharedKey {
-                configs[i] = LanyardMessage.encode(.config, body: Array(newConfigs[j].text.utf8))
-                wanted[current.publicKey] = nil
-                continue
-            }
-            logger.notice("client \(current.name) removed")
+        let diff = hub.membershipDiff(to: clients) { current, wanted in wanted.presharedKey == current.presharedKey }
+        for i in diff.removed {
+            // A client whose addresses changed is cut off too: its sessions restart with the new ones.
+            logger.notice("client \(hub.directory.peers[i].name) removed")
             hub.remove(PortID(i))
             addresses[i] = []
-            removed += 1
         }
+        var removed = diff.removed.count
         var added = 0
-        for (j, c) in clients.enumerated() where wanted[c.publicKey] != nil {
+        var toAdd = diff.added
+        for (slot, position) in diff.kept {
+            guard newAddresses[position] == addresses[slot] else {
+                logger.notice("client \(hub.directory.peers[slot].name) removed (its addresses changed)")
+                hub.remove(PortID(slot))
+                addresses[slot] = []
+                removed += 1
+                toAdd.append(position)
+                continue
+            }
+            configs[slot] = LanyardMessage.encode(.config, body: Array(newConfigs[position].text.utf8))
+        }
+        for j in toAdd.sorted() {
+            let c = clients[j]
             let id = Int(hub.add(c))
             while addresses.count <= id { addresses.append([]); configs.append([]) }
             addresses[id] = newAddresses[j]

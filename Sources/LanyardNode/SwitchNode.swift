@@ -226,15 +226,11 @@ public final class SwitchNode {
     /// Returns (added, removed).
     @discardableResult
     public func apply(_ list: [AuthorizedPeer], now: Nanoseconds) -> (added: Int, removed: Int) {
-        var wanted: [PublicKey: AuthorizedPeer] = [:]
-        for p in list { wanted[p.publicKey] = p }
-        var removed = 0
-        for i in hub.peers.indices where hub.peers[i].isMember {
+        let diff = hub.membershipDiff(to: list) { current, wanted in
+            wanted.presharedKey == current.presharedKey && wanted.macs == current.macs && wanted.name == current.name
+        }
+        for i in diff.removed {
             let current = hub.directory.peers[i]
-            if let w = wanted[current.publicKey], w.presharedKey == current.presharedKey, w.macs == current.macs, w.name == current.name {
-                wanted[current.publicKey] = nil
-                continue
-            }
             let id = PortID(i)
             logger.notice("port \(current.name) removed from the network")
             let gone = LanyardMessage.encode(.memberGone, body: current.publicKey.rawValue)
@@ -245,10 +241,9 @@ public final class SwitchNode {
             gates[i] = nil
             localCandidates[i] = []
             hub.remove(id)
-            removed += 1
         }
-        var added = 0
-        for p in list where wanted[p.publicKey] != nil {
+        for position in diff.added {
+            let p = list[position]
             let id = hub.add(p)
             growPerMemberState()
             gates[Int(id)] = nil
@@ -256,10 +251,9 @@ public final class SwitchNode {
             requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
             for mac in p.macs { fabric.pin(mac, to: id) }
             logger.notice("port \(p.name) added to the network")
-            added += 1
         }
         hub.flush()
-        return (added, removed)
+        return (diff.added.count, diff.removed.count)
     }
 
     /// Tells every registered port that the switch is going away, so they re-register at once.

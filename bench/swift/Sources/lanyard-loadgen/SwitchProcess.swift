@@ -35,7 +35,11 @@ final class SwitchProcess {
         process.arguments = ["switch", "--listen", "127.0.0.1:\(port)", "--private-key", keyPath, "--ports", portsPath,
                              "--name", name, "--log-level", "warning"]
         do {
-            try text.write(toFile: portsPath, atomically: true, encoding: .utf8)
+            // Mode 600: lanyard refuses a member file others can read (it may hold preshared keys).
+            guard FileManager.default.createFile(atPath: portsPath, contents: Data(text.utf8),
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                throw LoadError("cannot write \(portsPath)")
+            }
             try process.run()
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
