@@ -54,15 +54,23 @@ public final class PeerHub {
     /// Up to this many peers, every pass visits all of them; above, each pass visits a quarter,
     /// so a peer's timers and silence are looked at once a second, whatever the table's size.
     static let fullSweepLimit = 256
-    private var recentInitiations = 0
+    /// Time spent on valid-looking initiations (screening and answering) since the last
+    /// housekeeping pass, and when that pass was.
+    private var initiationWork: Nanoseconds = 0
+    private var windowStart: Nanoseconds = 0
+    /// The clock that times handshake work (a test's may step by a fixed amount).
+    var workClock: () -> Nanoseconds = { monotonicNanoseconds() }
     /// The drop counters at the last per-minute summary of handshake failures.
     private var dropsAtLastSummary = ReasonCounters<DatagramDropReason>()
     private var nextSummary: Nanoseconds = 0
     static let handshakeFailures: [DatagramDropReason] = [.unknownPeerKey, .handshakeFailed, .staleOrReplayedHandshake, .cookieRequired]
     /// Whether the hub demands cookies (too many valid-looking initiations recently).
     public private(set) var isUnderLoad = false
-    /// Above this many initiations per housekeeping pass (4 per second) the hub demands cookies.
-    static let loadThreshold = 64
+    /// The hub demands cookies when handshakes took more than this share of its time since the
+    /// last pass: then they crowd out everything else, which is the load cookies exist for. A
+    /// join of thousands of members the hub can absorb is not load, and costs nobody a cookie
+    /// round trip (a fixed rate would be wrong on every machine but one).
+    static let loadShare = 0.5
 
     public init(directory: PeerDirectory, io: BatchedSocket, followsRoaming: Bool = true, logger: Logger) {
         self.directory = directory
@@ -138,12 +146,15 @@ public final class PeerHub {
         case .failure(let box): drops.record(box.reason); return
         }
         let id: PortID
+        var workStarted: Nanoseconds = 0
+        defer { if workStarted != 0 { initiationWork &+= workClock() &- workStarted } }
         if type == WireMessage.initiation {
             let from = sender()
+            let started = workClock()
             let verdict = directory.screenInitiation(bytes, sender: from.identityBytes, into: scratch, now: now)
             // Only initiations with a valid mac1 (made by someone who knows our public key) count
             // as load: garbage alone must not push honest peers through cookie round trips.
-            if verdict != .drop(.handshakeFailed) { recentInitiations += 1 }
+            if verdict != .drop(.handshakeFailed) { workStarted = started }
             switch verdict {
             case .peer(let p): id = p
             case .reply(let n): io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: from); return
@@ -249,13 +260,16 @@ public final class PeerHub {
     public func housekeeping(now: Nanoseconds, silenceTimeout: Nanoseconds, onSilent: (PortID) -> Void) {
         guard now >= nextHousekeeping else { return }
         nextHousekeeping = now + .seconds(0.25)
-        let loaded = recentInitiations > Self.loadThreshold
+        let window = max(now &- windowStart, .seconds(0.25))
+        let loaded = Double(initiationWork) > Double(window) * Self.loadShare
         if loaded != isUnderLoad {
             isUnderLoad = loaded
             directory.setUnderLoad(loaded)
-            logger.notice(loaded ? "handshake flood: demanding cookies" : "handshake load normal again")
+            logger.notice(loaded ? "handshake flood (handshakes took \(initiationWork * 100 / window)% of the time): demanding cookies"
+                                 : "handshake load normal again")
         }
-        recentInitiations = 0
+        initiationWork = 0
+        windowStart = now
         if now >= nextSummary {
             // One line a minute about failed handshakes, never one per datagram.
             let failed = drops.increase(since: dropsAtLastSummary, among: Self.handshakeFailures)

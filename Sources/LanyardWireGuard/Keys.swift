@@ -42,25 +42,33 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
 public struct PrivateKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The 32 raw bytes (clamped if made here or by `wg genkey`; X25519 clamps anyway).
     public private(set) var rawValue: [UInt8]
+    /// swift-crypto's key, made once: making one from raw bytes computes the public key (a
+    /// fixed-base scalar multiplication), which doing per Diffie-Hellman cost a handshake three
+    /// extra multiplications. swift-crypto zeroes its copy of the key when this is released.
+    /// Immutable once made (swift-crypto's key never changes its storage), so sharing it between
+    /// threads is safe although swift-crypto does not declare it Sendable.
+    nonisolated(unsafe) private let agreement: Curve25519.KeyAgreement.PrivateKey
 
     /// Zeroes the key's bytes in place (an ephemeral key whose handshake ended).
     mutating func wipe() { rawValue.zeroize() }
 
     /// Generates a fresh key from the system's secure random source.
     public init() {
-        rawValue = Array(Curve25519.KeyAgreement.PrivateKey().rawRepresentation)
+        agreement = Curve25519.KeyAgreement.PrivateKey()
+        rawValue = Array(agreement.rawRepresentation)
     }
 
     /// Wraps 32 raw bytes.
     public init(rawValue: [UInt8]) throws(KeyError) {
         guard rawValue.count == 32 else { throw .invalidLength }
         self.rawValue = rawValue
+        agreement = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: rawValue) // 32 bytes: cannot fail
     }
 
     /// Parses the 44-character base64 form.
     public init(base64: String) throws(KeyError) {
         guard let bytes = KeyBase64.decode(base64, count: 32) else { throw .invalidBase64 }
-        rawValue = bytes
+        try self.init(rawValue: bytes)
     }
 
     /// The 44-character base64 form (secret: handle with care).
@@ -68,15 +76,13 @@ public struct PrivateKey: Sendable, Equatable, CustomStringConvertible, CustomDe
 
     /// The matching public key (what `wg pubkey` prints).
     public var publicKey: PublicKey {
-        let key = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: rawValue) // 32 bytes: cannot fail
-        return try! PublicKey(rawValue: Array(key.publicKey.rawRepresentation))
+        try! PublicKey(rawValue: Array(agreement.publicKey.rawRepresentation))
     }
 
     /// X25519(self, peer). Returns nil when the result is all zeros (a low-order peer point).
     public func sharedSecret(with peer: PublicKey) -> [UInt8]? {
-        guard let mine = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: rawValue),
-              let theirs = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: peer.rawValue),
-              let secret = try? mine.sharedSecretFromKeyAgreement(with: theirs)
+        guard let theirs = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: peer.rawValue),
+              let secret = try? agreement.sharedSecretFromKeyAgreement(with: theirs)
         else { return nil }
         let bytes = secret.withUnsafeBytes { Array($0) }
         return bytes.allSatisfy({ $0 == 0 }) ? nil : bytes

@@ -39,6 +39,30 @@ import Testing
         #expect(hub.drops[.handshakeFailed] == 500)
     }
 
+    /// Cookies are demanded when handshakes take more than half of the hub's time, not at a
+    /// fixed rate: the work clock here charges 1 ms per initiation, so 100 in a 250 ms window
+    /// (100 ms, 40%) is absorbed, and 200 (200 ms, 80%) is load.
+    @Test func loadIsTheShareOfTimeSpentOnHandshakes() throws {
+        for (count, expected) in [(100, false), (200, true)] {
+            let hub = try makeHub()
+            var ticks: Nanoseconds = 0
+            hub.workClock = { ticks += 1_000_000; return ticks }   // read before and after: 1 ms each
+            let from = try SocketAddress.resolve("192.0.2.9:4000")
+            let initiator = WireGuardPeer(localPrivate: peerKey, peerPublic: hubKey.publicKey, presharedKey: nil,
+                                          indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
+            var out = [UInt8](repeating: 0, count: 256)
+            let n = out.withUnsafeMutableBytes { o -> Int in
+                if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: 1)) { return n }
+                return 0
+            }
+            #expect(n == 148)
+            hub.housekeeping(now: 1_000_000_000, silenceTimeout: .max) { _ in }   // opens the window
+            for _ in 0..<count { feed(hub, Array(out[0..<n]), from: from, now: 1_100_000_000) }
+            hub.housekeeping(now: 1_250_000_000, silenceTimeout: .max) { _ in }
+            #expect(hub.isUnderLoad == expected, "\(count) initiations, drops \(hub.drops.nonZero)")
+        }
+    }
+
     /// A cookie reply is authenticated only loosely (anyone on the path who saw the initiation can
     /// make one): it must neither move the peer's endpoint nor count as hearing from it.
     @Test func aCookieReplyDoesNotMoveTheEndpoint() throws {
