@@ -66,11 +66,11 @@ public final class PeerHub {
     static let handshakeFailures: [DatagramDropReason] = [.unknownPeerKey, .handshakeFailed, .staleOrReplayedHandshake, .cookieRequired]
     /// Whether the hub demands cookies (too many valid-looking initiations recently).
     public private(set) var isUnderLoad = false
-    /// The hub demands cookies when handshakes took more than this share of its time since the
+    /// The hub demands cookies when handshakes took more than three quarters of its time since the
     /// last pass: then they crowd out everything else, which is the load cookies exist for. A
     /// join of thousands of members the hub can absorb is not load, and costs nobody a cookie
     /// round trip (a fixed rate would be wrong on every machine but one).
-    static let loadShare = 0.5
+    static let loadShare = 0.75
 
     public init(directory: PeerDirectory, io: BatchedSocket, followsRoaming: Bool = true, logger: Logger) {
         self.directory = directory

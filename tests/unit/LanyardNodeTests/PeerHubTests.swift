@@ -39,7 +39,7 @@ import Testing
         #expect(hub.drops[.handshakeFailed] == 500)
     }
 
-    /// Cookies are demanded when handshakes take more than half of the hub's time, not at a
+    /// Cookies are demanded when handshakes take more than three quarters of the hub's time, not at a
     /// fixed rate: the work clock here charges 1 ms per initiation, so 100 in a 250 ms window
     /// (100 ms, 40%) is absorbed, and 200 (200 ms, 80%) is load.
     @Test func loadIsTheShareOfTimeSpentOnHandshakes() throws {

@@ -45,7 +45,11 @@ func run() throws -> [(String, String)] {
     let generator = Generator(ports: ports)
 
     print("phase 1: \(n) handshakes + hello/welcome against switch pid \(child.pid) on 127.0.0.1:\(port)")
+    let joinSwitchCPUBefore = cpuSeconds(pid: child.pid)
+    let joinOwnCPUBefore = cpuSeconds(pid: getpid())
     let start = generator.join(window: options.handshakeWindow, timeout: 45)
+    let joinSwitchCPU = zip(joinSwitchCPUBefore, cpuSeconds(pid: child.pid)).map { $1 - $0 }
+    let joinOwnCPU = zip(joinOwnCPUBefore, cpuSeconds(pid: getpid())).map { $1 - $0 }
     let handshakeSeconds = Clock.seconds(from: start, to: generator.lastHandshakeAt)
     let joinSeconds = Clock.seconds(from: start, to: generator.lastRegistrationAt)
     // Let the switch finish what it was doing before reading its memory.
@@ -57,6 +61,9 @@ func run() throws -> [(String, String)] {
     rows.append(("registered (welcome received)", "\(generator.registered) / \(n) in \(String(format: "%.2f", joinSeconds)) s"))
     rows.append(("registrations/s", joinSeconds > 0 ? String(format: "%.0f", Double(generator.registered) / joinSeconds) : "n/a"))
     rows.append(("cookie replies / failed ports", "\(generator.cookieReplies) / \(generator.failed)"))
+    if let joinSwitchCPU, let joinOwnCPU, joinSeconds > 0 {
+        rows.append(("CPU in phase 1: switch / generator", bottleneck(switchCPU: joinSwitchCPU, generatorCPU: joinOwnCPU, seconds: joinSeconds)))
+    }
     if let before = rssBefore, let after = rssAfter {
         rows.append(("switch VmRSS before → after", "\(megabytes(before)) → \(megabytes(after))"))
         let perPort = generator.registered > 0 ? (after - before) / generator.registered : 0
@@ -85,10 +92,18 @@ func run() throws -> [(String, String)] {
     rows.append(("frames/s relayed by the switch", String(format: "%.0f", Double(relayed) / elapsed)))
     rows.append(("relayed frame payload", String(format: "%.0f Mbit/s", Double(relayed * options.frameBytes * 8) / elapsed / 1e6)))
     if let switchCPU, let ownCPU {
-        rows.append(("CPU in phase 2: switch / generator", String(format: "%.0f %% / %.0f %% of one core", 100 * switchCPU / elapsed, 100 * ownCPU / elapsed)))
+        rows.append(("CPU in phase 2: switch / generator", bottleneck(switchCPU: switchCPU, generatorCPU: ownCPU, seconds: elapsed)))
     }
     rows.append(("send failures / refused datagrams", "\(generator.sendFailures) / \(generator.refused)"))
     return rows
+}
+
+/// Each side's CPU as a share of one core, and which one limited the phase: a side above 90% of
+/// its core was saturated (both single-threaded); below that, neither was.
+func bottleneck(switchCPU: Double, generatorCPU: Double, seconds: Double) -> String {
+    let s = 100 * switchCPU / seconds, g = 100 * generatorCPU / seconds
+    let limit = s >= 90 && s >= g ? "the switch is the limit" : g >= 90 ? "the generator is the limit" : "neither side saturated"
+    return String(format: "%.0f %% / %.0f %% of one core (%@)", s, g, limit)
 }
 
 /// `Optional` pair helper: both values or nil.
