@@ -9,7 +9,7 @@ for p in libsodium-dev libssl-dev valgrind; do
 done
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 gcc -O2 -o "$work/aead" "$HERE/aead/aead.c" -lcrypto -lsodium
-for w in 0 1 2; do
+for w in 0 1 2 3; do
     "$work/aead" "$w" 300000
     valgrind --tool=callgrind --callgrind-out-file="$work/cg" "$work/aead" "$w" 2000 2>&1 | sed -n 's/.*Collected : \([0-9]*\)/  instructions per seal+open (callgrind, 2,000 pairs): \1/p' |
         awk '{ printf "  instructions per seal+open (callgrind): %d\n", $NF / 2000 }'
