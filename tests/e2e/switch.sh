@@ -206,6 +206,27 @@ status_check() {
 }
 check "lanyard status prints ports and the MAC table" status_check
 
+# Status of a large switch never builds the whole table at once: a summary, then pages.
+control() { python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+print(data.decode())' "$SWSOCK" "$1"; }
+paging_check() {
+    local summary page
+    summary=$(control "status summary" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["portCount"], d["portsUp"], len(d["ports"]), len(d["macTable"]))')
+    page=$(control "status page 1 1" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["ports"]), d["ports"][0]["name"], d["portCount"])')
+    echo "switch status summary (ports, up, rows, MACs): $summary; page 1+1: $page"
+    [ "$summary" = "3 3 0 0" ] && [ "$page" = "1 b 3" ] || return 1
+    sw_json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["portCount"] == len(d["ports"]) == 3, d["portCount"]; assert len(d["macTable"]) >= 2'
+    "$LANYARD" status --socket "$SWSOCK" | grep -q "3 of 3 ports up"
+}
+check "status: summary and pages from the control socket; --json assembles every page" paging_check
+
 # Prometheus metrics: read when scraped from the counters the daemons keep; they move with traffic.
 scrape() { inns "$1" curl -sf --max-time 3 "http://127.0.0.1:$2/metrics"; }
 metric() { scrape "$1" "$2" | awk -v m="$3" '$1 == m { print $2 }'; }

@@ -59,3 +59,15 @@ import Testing
         #expect(value(text, "lanyard_peer_up{peer=\"switch\"}") == "1.0")
     }
 }
+
+/// What a status request asks for, parsed from the control socket's request line.
+@Suite struct StatusScopeTests {
+    @Test func requestsMapToScopes() {
+        #expect(StatusScope(request: "status") == .all)
+        #expect(StatusScope(request: "status summary") == .summary)
+        #expect(StatusScope(request: "status page 500 250") == .page(offset: 500, limit: 250))
+        #expect(StatusScope(request: "status page 0 999999") == .page(offset: 0, limit: 5000))   // pages are capped
+        #expect(StatusScope(request: "status page -1 10") == .all)                               // nonsense: the whole status
+        #expect(StatusScope(request: "status page x y") == .all)
+    }
+}
