@@ -41,7 +41,8 @@ let package = Package(
         .executableTarget(name: "lanyard-datapath", dependencies: ["LanyardCore", "LanyardWireGuard", "BenchSupport"],
                           path: "Sources/lanyard-datapath", swiftSettings: fast),
         // Load generator: N simulated ports against a real `lanyard switch` on loopback.
-        .executableTarget(name: "lanyard-loadgen", dependencies: ["LanyardCore", "LanyardWireGuard"],
+        .target(name: "CLoadgenEpoll", path: "Sources/CLoadgenEpoll"),
+        .executableTarget(name: "lanyard-loadgen", dependencies: ["LanyardCore", "LanyardWireGuard", "CLoadgenEpoll"],
                           path: "Sources/lanyard-loadgen"),
     ],
     swiftLanguageModes: [.v6]

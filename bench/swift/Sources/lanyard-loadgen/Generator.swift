@@ -1,12 +1,15 @@
+import CLoadgenEpoll
 import Glibc
 import LanyardCore
 import LanyardWireGuard
 
-/// Drives all simulated ports from one thread with poll(2).
+/// Drives all simulated ports from one thread with epoll(7): a wait costs what is ready, not the
+/// number of ports (poll(2) over 10,000 sockets made the generator, not the switch, the limit).
 final class Generator {
     let ports: [SimulatedPort]
     let buffers = Buffers()
-    private var pollSet: [pollfd]
+    private let epoll: Int32
+    private var events = [epoll_event](repeating: epoll_event(), count: 1024)
     private let hello = LanyardMessage.encode(.hello)
 
     // Phase 1 counters.
@@ -23,8 +26,17 @@ final class Generator {
 
     init(ports: [SimulatedPort]) {
         self.ports = ports
-        pollSet = ports.map { pollfd(fd: $0.socket.fd, events: Int16(POLLIN), revents: 0) }
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1 failed")
+        for (i, port) in ports.enumerated() {
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue
+            event.data.u64 = UInt64(i)
+            precondition(epoll_ctl(epoll, EPOLL_CTL_ADD, port.socket.fd, &event) == 0, "epoll_ctl failed")
+        }
     }
+
+    deinit { close(epoll) }
 
     /// Unicast frames delivered to their addressee, over all ports.
     var unicastReceived: Int { ports.reduce(0) { $0 + $1.unicastReceived } }
@@ -146,15 +158,12 @@ final class Generator {
 
     // MARK: I/O
 
-    /// One poll over every socket, handling whatever arrived. Returns the sockets that were readable.
+    /// One wait for readable sockets, handling whatever arrived. Returns how many were readable.
     @discardableResult
     private func pollOnce(timeoutMilliseconds: Int32) -> Int {
-        let ready = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds) }
+        let ready = events.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Int32($0.count), timeoutMilliseconds) }
         guard ready > 0 else { return 0 }
-        for i in pollSet.indices where pollSet[i].revents != 0 {
-            pollSet[i].revents = 0
-            receiveAll(ports[i])
-        }
+        for k in 0..<Int(ready) { receiveAll(ports[Int(events[k].data.u64)]) }
         return Int(ready)
     }
 

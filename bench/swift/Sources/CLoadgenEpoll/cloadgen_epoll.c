@@ -1,0 +1,1 @@
+#include "cloadgen_epoll.h"
