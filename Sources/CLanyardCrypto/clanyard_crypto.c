@@ -2,11 +2,17 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+/* A key's two EVP contexts are made on first use, one per direction: a WireGuard session seals
+   with one key and opens with the other, and each context takes about 1 KB of heap, so making
+   both for both keys up front cost every session 2 KB it never used. */
 struct clanyard_aead {
     EVP_CIPHER_CTX *enc;
     EVP_CIPHER_CTX *dec;
+    uint8_t key[32];
 };
 
 static EVP_CIPHER_CTX *make_ctx(const uint8_t *key, int encrypt) {
@@ -23,12 +29,7 @@ clanyard_aead *clanyard_aead_new(const uint8_t *key) {
     if (key == NULL) return NULL;
     clanyard_aead *a = calloc(1, sizeof(*a));
     if (a == NULL) return NULL;
-    a->enc = make_ctx(key, 1);
-    a->dec = make_ctx(key, 0);
-    if (a->enc == NULL || a->dec == NULL) {
-        clanyard_aead_free(a);
-        return NULL;
-    }
+    memcpy(a->key, key, sizeof(a->key));
     return a;
 }
 
@@ -36,6 +37,7 @@ void clanyard_aead_free(clanyard_aead *a) {
     if (a == NULL) return;
     EVP_CIPHER_CTX_free(a->enc); /* frees and cleanses the key schedule */
     EVP_CIPHER_CTX_free(a->dec);
+    OPENSSL_cleanse(a->key, sizeof(a->key));
     free(a);
 }
 
@@ -52,6 +54,7 @@ int clanyard_aead_seal(clanyard_aead *a, const uint8_t *nonce,
                        const uint8_t *aad, size_t aad_len,
                        uint8_t *buf, size_t len, uint8_t *tag) {
     if (!check_args(a, nonce, aad, aad_len, buf, len, tag)) return CLANYARD_ERR_ARGUMENT;
+    if (a->enc == NULL && (a->enc = make_ctx(a->key, 1)) == NULL) return CLANYARD_ERR_INTERNAL;
     EVP_CIPHER_CTX *ctx = a->enc;
     int out = 0;
     if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1) return CLANYARD_ERR_INTERNAL;
@@ -67,6 +70,7 @@ int clanyard_aead_open(clanyard_aead *a, const uint8_t *nonce,
                        const uint8_t *aad, size_t aad_len,
                        uint8_t *buf, size_t len, const uint8_t *tag) {
     if (!check_args(a, nonce, aad, aad_len, buf, len, tag)) return CLANYARD_ERR_ARGUMENT;
+    if (a->dec == NULL && (a->dec = make_ctx(a->key, 0)) == NULL) return CLANYARD_ERR_INTERNAL;
     EVP_CIPHER_CTX *ctx = a->dec;
     int out = 0;
     if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1) return CLANYARD_ERR_INTERNAL;
