@@ -4,7 +4,8 @@ import Glibc
 /// daemon's event loop. It is a few dozen lines of HTTP/1.0 (one request per connection, then
 /// close) because that is all a Prometheus scrape needs; an HTTP server package (SwiftNIO,
 /// Hummingbird) would bring a second threading model and event loop into a daemon that has one.
-/// A slow or silent client gets 200 ms to send its request and 1 s to take the answer.
+/// A slow or silent client gets 200 ms in all to send its request (however it trickles it in)
+/// and 1 s to take the answer: the event loop is never held up longer.
 public final class MetricsListener {
     public let fileDescriptor: Int32
     public let address: SocketAddress
@@ -44,8 +45,14 @@ public final class MetricsListener {
             setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             var request = [UInt8]()
             var chunk = [UInt8](repeating: 0, count: 1024)
-            // The request line and headers, up to the blank line (at most 8 KiB).
+            // The request line and headers, up to the blank line (at most 8 KiB, 200 ms in all).
+            let deadline = monotonicNanoseconds() &+ 200_000_000
             while request.count < 8192, !Self.endsHeaders(request) {
+                let now = monotonicNanoseconds()
+                guard now < deadline else { break }
+                let left = deadline - now
+                var wait = timeval(tv_sec: 0, tv_usec: Int(max(1_000, left / 1_000)))
+                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
                 let n = recv(client, &chunk, chunk.count, 0)
                 guard n > 0 else { break }
                 request += chunk[0..<n]

@@ -249,6 +249,26 @@ metrics_check() {
     [ "$(inns sw curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://127.0.0.1:9586/other)" = 404 ]
 }
 check "metrics: /metrics on switch and port, values move with traffic, path state shown" metrics_check
+# A client that trickles its request one byte at a time must not hold up the switch's event loop
+# (before the fix, each byte reset a 200 ms wait and the control socket timed out).
+slow_client_check() {
+    inns sw python3 -c '
+import socket, time
+s = socket.create_connection(("127.0.0.1", 9586))
+for c in b"GET /metrics HTTP/1.0\r\n":
+    try: s.send(bytes([c]))
+    except OSError: break
+    time.sleep(0.15)' &
+    local slow=$!
+    sleep 0.5
+    local ok=0
+    for _ in 1 2 3; do "$LANYARD" status --socket "$SWSOCK" >/dev/null || ok=1; sleep 0.3; done
+    scrape sw 9586 >/dev/null || ok=1
+    wait "$slow"
+    echo "switch status and a second scrape answered while a client trickled its request: $([ $ok = 0 ] && echo yes || echo no)"
+    return $ok
+}
+check "metrics: a client trickling its request does not stall the switch" slow_client_check
 json_log_check() {
     local n
     n=$(grep -c . "$WORK/port-a.log")
