@@ -98,7 +98,7 @@ int clanyard_tun_set_persist(int fd, int persist) {
 int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
     struct mmsghdr msgs[CLANYARD_MAX_BATCH];
     struct iovec iovs[CLANYARD_MAX_BATCH];
-    char control[CLANYARD_MAX_BATCH][CLANYARD_CMSG_SPACE];
+    union { char bytes[CLANYARD_CMSG_SPACE]; struct cmsghdr align; } control[CLANYARD_MAX_BATCH];
     if (count > CLANYARD_MAX_BATCH) count = CLANYARD_MAX_BATCH;
     memset(msgs, 0, sizeof(struct mmsghdr) * count);
     for (unsigned int i = 0; i < count; i++) {
@@ -108,7 +108,7 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &slots[i].address;
         msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-        msgs[i].msg_hdr.msg_control = control[i];
+        msgs[i].msg_hdr.msg_control = control[i].bytes;
         msgs[i].msg_hdr.msg_controllen = CLANYARD_CMSG_SPACE;
     }
     int n = recvmmsg(fd, msgs, count, MSG_DONTWAIT, NULL);
@@ -132,6 +132,7 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
             } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
                 struct in_pktinfo info;
                 memcpy(&info, CMSG_DATA(c), sizeof(info));
+                memset(slots[i].source, 0, sizeof(slots[i].source));
                 memcpy(slots[i].source, &info.ipi_addr, 4);
                 slots[i].source_family = AF_INET;
             }
@@ -143,7 +144,7 @@ int clanyard_recv_batch(int fd, clanyard_datagram *slots, unsigned int count) {
 int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
     struct mmsghdr msgs[CLANYARD_MAX_BATCH];
     struct iovec iovs[CLANYARD_MAX_BATCH];
-    char control[CLANYARD_MAX_BATCH][CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    union { char bytes[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } control[CLANYARD_MAX_BATCH];
     if (count > CLANYARD_MAX_BATCH) count = CLANYARD_MAX_BATCH;
     memset(msgs, 0, sizeof(struct mmsghdr) * count);
     for (unsigned int i = 0; i < count; i++) {
@@ -155,9 +156,9 @@ int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
         msgs[i].msg_hdr.msg_namelen = slots[i].address_length;
         int segmented = slots[i].segment > 0 && slots[i].length > slots[i].segment;
         if (!segmented && slots[i].source_family == 0) continue;
-        memset(control[i], 0, sizeof(control[i]));
-        msgs[i].msg_hdr.msg_control = control[i];
-        msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
+        memset(control[i].bytes, 0, sizeof(control[i].bytes));
+        msgs[i].msg_hdr.msg_control = control[i].bytes;
+        msgs[i].msg_hdr.msg_controllen = sizeof(control[i].bytes);
         size_t used = 0;
         struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
         if (segmented) {
@@ -167,7 +168,7 @@ int clanyard_send_batch(int fd, clanyard_datagram *slots, unsigned int count) {
             uint16_t size = (uint16_t)slots[i].segment;
             memcpy(CMSG_DATA(c), &size, sizeof(size));
             used += CMSG_SPACE(sizeof(uint16_t));
-            c = (struct cmsghdr *)((char *)control[i] + used);
+            c = (struct cmsghdr *)(control[i].bytes + used);
         }
         /* Reply from the address the peer sent to (a multi-homed host would otherwise answer
            from whichever address the route picks, which NAT and firewalls drop). */

@@ -176,6 +176,11 @@ public struct MACTable: Sendable {
     }
 
     /// All entries, sorted by port then MAC, for status output.
+    /// Calls `body` with every entry, in no particular order and without copying the table.
+    public func forEachEntry(_ body: (MACAddress, Entry) -> Void) {
+        for (mac, entry) in entries { body(mac, entry) }
+    }
+
     public func snapshot() -> [(mac: MACAddress, entry: Entry)] {
         entries.map { ($0.key, $0.value) }.sorted { ($0.entry.port, $0.mac) < ($1.entry.port, $1.mac) }
     }

@@ -34,15 +34,12 @@ public final class MetricsListener {
     /// Answers every waiting connection: `body()` for `GET /metrics`, 404 for other paths, 405 for
     /// other methods.
     public func serve(_ body: () -> String) {
-        while true {
+        // At most a few connections per wake, so that a stream of them cannot keep the loop here.
+        for _ in 0..<4 {
             let client = accept(fileDescriptor, nil, nil)
             guard client >= 0 else { return }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             defer { close(client) }
-            var tv = timeval(tv_sec: 0, tv_usec: 200_000)
-            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            tv = timeval(tv_sec: 1, tv_usec: 0)
-            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             var request = [UInt8]()
             var chunk = [UInt8](repeating: 0, count: 1024)
             // The request line and headers, up to the blank line (at most 8 KiB, 200 ms in all).
@@ -68,9 +65,15 @@ public final class MetricsListener {
             } else {
                 response = Self.response(200, "OK", body(), headOnly: line[0] == "HEAD")
             }
+            // The answer within 1 s in all, however slowly the client reads.
             let bytes = Array(response.utf8)
             var sent = 0
+            let sendDeadline = monotonicNanoseconds() &+ 1_000_000_000
             while sent < bytes.count {
+                let now = monotonicNanoseconds()
+                guard now < sendDeadline else { break }
+                var wait = timeval(tv_sec: 0, tv_usec: Int(max(1_000, (sendDeadline - now) / 1_000)))
+                setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
                 let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 guard n > 0 else { break }
                 sent += n

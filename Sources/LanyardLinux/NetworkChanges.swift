@@ -20,7 +20,12 @@ public final class NetworkChanges {
         // posix_spawn and waitpid rather than Foundation's Process: Process waits for the child on
         // a run loop of its own, which was seen to miss the exit of a fast `ip` and hang forever.
         var output: [Int32] = [-1, -1], feed: [Int32] = [-1, -1]
-        guard pipe(&output) == 0, input == nil || pipe(&feed) == 0 else { throw .call("pipe", errno: errno) }
+        guard pipe(&output) == 0 else { throw .call("pipe", errno: errno) }
+        if input != nil, pipe(&feed) != 0 {
+            let e = errno
+            close(output[0]); close(output[1])
+            throw .call("pipe", errno: e)
+        }
         for fd in output + feed where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

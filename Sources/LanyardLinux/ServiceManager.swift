@@ -57,7 +57,7 @@ public final class ServiceManager {
         notify("WATCHDOG=1")
     }
 
-    /// Tells the manager a reload starts; `reloaded(status:)` says it ended.
+    /// Tells the manager a reload starts; a `READY=1` notification says it ended.
     public func reloading() {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

@@ -92,8 +92,10 @@ public final class UDPSocket {
             if e == EAGAIN || e == ENOBUFS { break }
             let slot = batch.slots[sent]
             if slot.source_family != 0 && (e == EINVAL || e == EADDRNOTAVAIL || e == ENETUNREACH) {
-                // The local address the peer wrote to is gone (or unusable): let the route pick one.
-                batch.slots[sent].source_family = 0
+                // A local address a peer wrote to is gone (or unusable): let the route pick the
+                // source for the rest of this batch, in one step, and retry without counting it.
+                for i in sent..<batch.count { batch.slots[i].source_family = 0 }
+                attempts -= 1
                 continue
             }
             if slot.length > slot.segment && (e == EIO || e == EINVAL || e == EOPNOTSUPP || e == ENOPROTOOPT) {

@@ -58,6 +58,11 @@ public final class PeerHub {
     /// housekeeping pass, and when that pass was.
     private var initiationWork: Nanoseconds = 0
     private var windowStart: Nanoseconds = 0
+    /// Valid-looking initiations since the last pass, and what one full handshake cost on
+    /// average while no cookies were demanded: under load most are answered with cheap cookie
+    /// replies, so the load is judged by what they would cost without them.
+    private var recentInitiations = 0
+    private var handshakeCost: Double = 0
     /// The clock that times handshake work (a test's may step by a fixed amount).
     var workClock: () -> Nanoseconds = { monotonicNanoseconds() }
     /// The drop counters at the last per-minute summary of handshake failures.
@@ -154,7 +159,7 @@ public final class PeerHub {
             let verdict = directory.screenInitiation(bytes, sender: from.identityBytes, into: scratch, now: now)
             // Only initiations with a valid mac1 (made by someone who knows our public key) count
             // as load: garbage alone must not push honest peers through cookie round trips.
-            if verdict != .drop(.handshakeFailed) { workStarted = started }
+            if verdict != .drop(.handshakeFailed) { workStarted = started; recentInitiations += 1 }
             switch verdict {
             case .peer(let p): id = p
             case .reply(let n): io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: from); return
@@ -260,15 +265,23 @@ public final class PeerHub {
     public func housekeeping(now: Nanoseconds, silenceTimeout: Nanoseconds, onSilent: (PortID) -> Void) {
         guard now >= nextHousekeeping else { return }
         nextHousekeeping = now + .seconds(0.25)
-        let window = max(now &- windowStart, .seconds(0.25))
-        let loaded = Double(initiationWork) > Double(window) * Self.loadShare
+        let window = Double(max(now &- windowStart, .seconds(0.25)))
+        if !isUnderLoad, recentInitiations > 0 {
+            let cost = Double(initiationWork) / Double(recentInitiations)
+            handshakeCost = handshakeCost == 0 ? cost : 0.8 * handshakeCost + 0.2 * cost
+        }
+        // Under load: what the initiations would cost without cookies; leave below two thirds of
+        // the threshold, so that the hub does not flap in and out of cookie mode.
+        let share = isUnderLoad ? Double(recentInitiations) * handshakeCost / window : Double(initiationWork) / window
+        let loaded = isUnderLoad ? share > Self.loadShare * 2 / 3 : share > Self.loadShare
         if loaded != isUnderLoad {
             isUnderLoad = loaded
             directory.setUnderLoad(loaded)
-            logger.notice(loaded ? "handshake flood (handshakes took \(initiationWork * 100 / window)% of the time): demanding cookies"
+            logger.notice(loaded ? "handshake flood (handshakes took \(Int(share * 100))% of the time): demanding cookies"
                                  : "handshake load normal again")
         }
         initiationWork = 0
+        recentInitiations = 0
         windowStart = now
         if now >= nextSummary {
             // One line a minute about failed handshakes, never one per datagram.

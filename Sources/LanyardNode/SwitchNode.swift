@@ -278,19 +278,15 @@ public final class SwitchNode {
         case .summary:
             break
         case .ports:
-            var macsByPort: [PortID: Int] = [:]
-            for (_, entry) in fabric.table.snapshot() { macsByPort[entry.port, default: 0] += 1 }
-            rows = hub.statusRows(now: now) { macsByPort[$0, default: 0] }
+            rows = hub.statusRows(now: now) { fabric.table.count(of: $0) }
         case .page(let offset, let limit):
             // This page's ports and their MACs: one pass over the table, strings for the page only.
-            var macsByPort: [PortID: Int] = [:]
-            rows = hub.statusRows(now: now, range: offset..<(offset + limit)) { _ in 0 }
+            rows = hub.statusRows(now: now, range: offset..<(offset + limit)) { fabric.table.count(of: $0) }
             let ids = Set(rows.map { PortID($0.id) })
-            for (mac, entry) in fabric.table.snapshot() where ids.contains(entry.port) {
-                macsByPort[entry.port, default: 0] += 1
+            fabric.table.forEachEntry { mac, entry in
+                guard ids.contains(entry.port) else { return }
                 macs.append(.init(mac: mac.description, port: hub.name(of: entry.port), ageSeconds: seconds(now &- entry.lastSeen)))
             }
-            for i in rows.indices { rows[i].macs = macsByPort[PortID(rows[i].id), default: 0] }
         }
         let pairs = relayed.sorted { $0.key < $1.key }.map { key, t in
             SwitchStatus.RelayPair(from: hub.name(of: PortID(key >> 32)), to: hub.name(of: PortID(key & 0xFFFF_FFFF)),

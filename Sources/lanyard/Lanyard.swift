@@ -21,6 +21,9 @@ struct Lanyard: ParsableCommand {
     /// WG_QUICK_USERSPACE_IMPLEMENTATION names one program), it is `lanyard wireguard`.
     /// `--config FILE` is expanded into options here, before parsing.
     static func main() {
+        // A child (nft reading a rule set) that exits before reading all its input must not kill
+        // the daemon writing to it: write() then fails with EPIPE, which is handled.
+        signal(SIGPIPE, SIG_IGN)
         let invokedAs = CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent } ?? ""
         var arguments = Array(CommandLine.arguments.dropFirst())
         if invokedAs == "lanyard-wireguard" { arguments = ["wireguard"] + arguments }

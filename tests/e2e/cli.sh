@@ -69,6 +69,10 @@ cp "$WORK/ports" "$WORK/ports-open"; chmod 644 "$WORK/ports-open"
 check "a ports file others can read is refused (it may hold preshared keys)" expect_error "chmod 600" $L switch --private-key "$WORK/k.key" --ports "$WORK/ports-open"
 ln -s "$WORK/k.key" "$WORK/link.key"
 check "a private key behind a symbolic link is refused" expect_error "symbolic link" $L switch --private-key "$WORK/link.key" --ports "$WORK/ports"
+cp "$WORK/ports" "$WORK/ports-before"
+check "add-port of a key already listed under another name is refused, nothing written" bash -c "
+    $L switch add-port --ports '$WORK/ports' again '$PUB' 2>&1 | grep -q 'would not be valid with this entry, nothing written' &&
+    ! $L switch add-port --ports '$WORK/ports' again '$PUB' 2>/dev/null && cmp -s '$WORK/ports' '$WORK/ports-before'"
 check "--config on the tunnel points to wg-quick files" expect_error "lanyard up FILE" $L tunnel --config "$WORK/switch-ok.toml"
 check "--log-format must be text or json" expect_error "use text or json" $L switch --config "$WORK/switch-ok.toml" --log-format xml
 check "--metrics must be an address" expect_error "--metrics 'nowhere' is not an address" $L switch --config "$WORK/switch-ok.toml" --listen 127.0.0.1:0 --metrics nowhere

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanyardCore
 import LanyardLinux
+import LanyardNode
 import LanyardWireGuard
 #if canImport(Glibc)
 import Glibc
@@ -41,8 +42,7 @@ struct ServerAddClientCommand: ParsableCommand {
         let key = PrivateKey()
         var entry = "\n[Client]\nName = \(clientName)\nPublicKey = \(key.publicKey.base64)\n"
         for a in addresses { entry += "Address = \(a.withLength(a.isIPv6 ? 128 : 32))\n" }
-        try MemberFile.append(entry, to: clients)
-        MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "server"), role: "server")
+        try MemberFile.append(entry, to: clients) { text in _ = try AuthorizedPeer.parse(text, kind: .client) }
         let port = parent.listen.split(separator: ":").last.map(String.init) ?? "51820"
         let shownEndpoint = endpoint ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         print("""
@@ -57,6 +57,8 @@ struct ServerAddClientCommand: ParsableCommand {
         AllowedIPs = \(allowedIps)
         PersistentKeepalive = 25
         """)
+        // After printing: the client's private key exists only in that output.
+        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "server"), role: "server")
     }
 }
 
@@ -76,6 +78,6 @@ struct ServerRemoveClientCommand: ParsableCommand {
         let clients = try required(parent.pool.clients, "clients")
         try MemberFile.remove(section: "Client", named: clientName, from: clients)
         FileHandle.standardError.write(Data("removed \(clientName) from \(clients)\n".utf8))
-        MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "server"), role: "server")
+        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "server"), role: "server")
     }
 }

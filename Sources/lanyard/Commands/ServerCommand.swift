@@ -166,7 +166,11 @@ struct ServerCommand: ParsableCommand {
                 reload: {
                     do {
                         let (fresh, changed) = try ConfiguredArguments.reread(ServerCommand.self)
-                        let (clients, addresses, _, configs) = try fresh.readClients()
+                        // Pools, routes and NAT stay as they started (the interface and the NAT
+                        // rule were made for them); only the clients file is taken from the new file.
+                        var running = self
+                        running.pool.clients = fresh.pool.clients
+                        let (clients, addresses, _, configs) = try running.readClients()
                         let (added, removed) = node.apply(clients: clients, addresses: addresses, configs: configs)
                         let later = changed.filter { $0 != "clients" }
                         let note = later.isEmpty ? "" : "; \(later.joined(separator: ", ")) changed, applied at the next start"

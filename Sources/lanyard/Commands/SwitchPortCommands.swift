@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanyardCore
 import LanyardLinux
+import LanyardNode
 import LanyardWireGuard
 
 /// `lanyard switch add-port`: authorizes a port in the ports file and on a running switch.
@@ -38,9 +39,9 @@ struct SwitchAddPortCommand: ParsableCommand {
         var entry = "\n[Port]\nName = \(portName)\nPublicKey = \(key.base64)\n"
         if let presharedKey { entry += "PresharedKey = \(try KeyFiles.presharedKey(at: presharedKey).base64)\n" }
         for m in mac { entry += "MACAddress = \(m)\n" }
-        try MemberFile.append(entry, to: ports)
+        try MemberFile.append(entry, to: ports) { text in _ = try AuthorizedPeer.parse(text) }
         FileHandle.standardError.write(Data("added \(portName) to \(ports)\n".utf8))
-        MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
+        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
     }
 }
 
@@ -60,7 +61,7 @@ struct SwitchRemovePortCommand: ParsableCommand {
         let ports = try required(parent.ports, "ports")
         try MemberFile.remove(section: "Port", named: portName, from: ports)
         FileHandle.standardError.write(Data("removed \(portName) from \(ports)\n".utf8))
-        MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
+        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
     }
 }
 

@@ -9,9 +9,12 @@ import Glibc
 /// written anew and renamed over the old one (a reader never sees half of it), its mode kept, and
 /// a running daemon told to re-read it through its control socket.
 enum MemberFile {
-    /// Appends `entry` (a `[Port]` or `[Client]` section) to `path`, creating it (mode 600) if missing.
-    static func append(_ entry: String, to path: String) throws {
+    /// Appends `entry` (a `[Port]` or `[Client]` section) to `path`, creating it (mode 600) if
+    /// missing; `check` sees the whole new text first, so a file the daemon would refuse (a key
+    /// listed twice, a bad MAC) is never written.
+    static func append(_ entry: String, to path: String, check: (String) throws -> Void) throws {
         let existing = KeyFiles.exists(path) ? try KeyFiles.contents(path, kind: .memberList) : ""
+        do { try check(existing + entry) } catch { throw CommandFailure("\(path) would not be valid with this entry, nothing written: \(error)") }
         try writeAtomically(existing + entry, to: path)
     }
 
@@ -22,7 +25,7 @@ enum MemberFile {
         do { file = try INIFile(parsing: try KeyFiles.contents(path, kind: .memberList)) } catch let e as INIFile.ParseError {
             throw CommandFailure("\(path): \(e)")
         }
-        return file.sections.filter { $0.name == section }.compactMap { try? $0.value("Name") }
+        return file.sections.filter { $0.name.lowercased() == section.lowercased() }.compactMap { try? $0.value("Name") }
     }
 
     /// Removes the `[section]` whose `Name` is `name` from `path`, keeping every other line as it is.
@@ -32,7 +35,7 @@ enum MemberFile {
         do { file = try INIFile(parsing: text) } catch { throw CommandFailure("\(path): \(error)") }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var drop = Set<Int>()
-        for (k, s) in file.sections.enumerated() where s.name == section {
+        for (k, s) in file.sections.enumerated() where s.name.lowercased() == section.lowercased() {
             guard (try? s.value("Name")) == name else { continue }
             let end = k + 1 < file.sections.count ? file.sections[k + 1].line - 1 : lines.count
             for l in (s.line - 1)..<end { drop.insert(l) }
@@ -54,9 +57,10 @@ enum MemberFile {
     }
 
     /// Tells a running daemon to re-read its configuration through its control socket: the one
-    /// named `instance`, or the only `ROLE*.sock` in /run/lanyard. Prints the outcome on stderr;
-    /// a refusal leaves the file changed and the daemon as it was (its log says why).
-    static func reloadRunningDaemon(instance: String?, role: String) {
+    /// named `instance`, or the only `ROLE*.sock` in /run/lanyard. Prints the outcome on stderr
+    /// and throws (exit status 1) if the daemon refused the change, which leaves the file changed
+    /// and the daemon as it was (its log says why). No daemon running is not an error.
+    static func reloadRunningDaemon(instance: String?, role: String) throws {
         var path: String?
         if let instance {
             path = "\(ControlServer.directory)/\(instance).sock"
@@ -75,6 +79,7 @@ enum MemberFile {
         }
         let reply = (try? ControlClient.request(path: path, "reload")) ?? "error: no answer on \(path)"
         note("running \(role) (\(path)): \(reply)")
+        if !reply.hasPrefix("ok") { throw CommandFailure("the running \(role) refused the change: \(reply)") }
     }
 
     private static func note(_ text: String) { FileHandle.standardError.write(Data("\(text)\n".utf8)) }

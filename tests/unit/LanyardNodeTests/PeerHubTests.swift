@@ -60,6 +60,17 @@ import Testing
             for _ in 0..<count { feed(hub, Array(out[0..<n]), from: from, now: 1_100_000_000) }
             hub.housekeeping(now: 1_250_000_000, silenceTimeout: .max) { _ in }
             #expect(hub.isUnderLoad == expected, "\(count) initiations, drops \(hub.drops.nonZero)")
+            guard expected else { continue }
+            // Under load, the flood goes on but is answered with cheap cookie replies (the work
+            // clock now charges 0.1 ms): judged by what it would cost without them, it stays load.
+            hub.workClock = { ticks += 100_000; return ticks }
+            for _ in 0..<count { feed(hub, Array(out[0..<n]), from: from, now: 1_300_000_000) }
+            hub.housekeeping(now: 1_500_000_000, silenceTimeout: .max) { _ in }
+            #expect(hub.isUnderLoad, "the flood goes on: cookies stay demanded")
+            // The flood stops: out of cookie mode.
+            for _ in 0..<5 { feed(hub, Array(out[0..<n]), from: from, now: 1_600_000_000) }
+            hub.housekeeping(now: 1_750_000_000, silenceTimeout: .max) { _ in }
+            #expect(!hub.isUnderLoad, "the flood stopped")
         }
     }
 
