@@ -41,7 +41,7 @@ final class InitiatorState {
 extension Array where Element == UInt8 {
     /// Overwrites the bytes with zeros in place (a secret no longer needed).
     mutating func zeroize() {
-        withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
     }
 }
 
