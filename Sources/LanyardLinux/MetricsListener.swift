@@ -8,7 +8,6 @@ import Glibc
 /// and 1 s to take the answer: the event loop is never held up longer.
 public final class MetricsListener {
     public let fileDescriptor: Int32
-    public let address: SocketAddress
 
     /// Listens on `address` (for example 127.0.0.1:9586).
     public init(address: SocketAddress) throws(SystemError) {
@@ -26,7 +25,6 @@ public final class MetricsListener {
             throw .from("metrics listener \(address)", errno: e)
         }
         fileDescriptor = fd
-        self.address = address
     }
 
     deinit { close(fileDescriptor) }

@@ -4,7 +4,7 @@
 /// gone and new, so its sessions start over under the new terms; everyone else keeps theirs.
 ///
 /// Pure: the switch and the VPN server apply the result to their peers, MAC pins and addresses.
-public struct MembershipDiff<Key: Hashable>: Equatable {
+public struct MembershipDiff<Key: Hashable> {
     /// Slots of current members to remove (gone from the list, or changed).
     public var removed: [Int]
     /// Positions in the new list of members to add (new, or changed).
@@ -29,10 +29,5 @@ public struct MembershipDiff<Key: Hashable>: Equatable {
             }
         }
         added = unmatched.sorted()
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.removed == b.removed && a.added == b.added && a.kept.map(\.slot) == b.kept.map(\.slot)
-            && a.kept.map(\.position) == b.kept.map(\.position)
     }
 }

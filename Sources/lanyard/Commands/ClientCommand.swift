@@ -90,7 +90,7 @@ struct ClientCommand: ParsableCommand {
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { try node.tick(now: $0) },
-                reload: { restartOnlyReload(ClientCommand.self, logger: logger) },
+                reload: { reloadConfiguration(ClientCommand.self, logger: logger) },
                 metrics: metrics,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },

@@ -86,7 +86,7 @@ struct PortCommand: ParsableCommand {
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
-                reload: { restartOnlyReload(PortCommand.self, logger: logger) },
+                reload: { reloadConfiguration(PortCommand.self, logger: logger) },
                 metrics: metrics,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },

@@ -58,7 +58,7 @@ struct ServerAddClientCommand: ParsableCommand {
         PersistentKeepalive = 25
         """)
         // After printing: the client's private key exists only in that output.
-        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "server"), role: "server")
+        try parent.daemon.reloadRunning(role: "server")
     }
 }
 
@@ -78,6 +78,6 @@ struct ServerRemoveClientCommand: ParsableCommand {
         let clients = try required(parent.pool.clients, "clients")
         try MemberFile.remove(section: "Client", named: clientName, from: clients)
         FileHandle.standardError.write(Data("removed \(clientName) from \(clients)\n".utf8))
-        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "server"), role: "server")
+        try parent.daemon.reloadRunning(role: "server")
     }
 }

@@ -164,21 +164,13 @@ struct ServerCommand: ParsableCommand {
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
                 reload: {
-                    do {
-                        let (fresh, changed) = try ConfiguredArguments.reread(ServerCommand.self)
+                    reloadConfiguration(ServerCommand.self, memberKey: "clients", logger: logger) { fresh in
                         // Pools, routes and NAT stay as they started (the interface and the NAT
                         // rule were made for them); only the clients file is taken from the new file.
                         var running = self
                         running.pool.clients = fresh.pool.clients
                         let (clients, addresses, _, configs) = try running.readClients()
-                        let (added, removed) = node.apply(clients: clients, addresses: addresses, configs: configs)
-                        let later = changed.filter { $0 != "clients" }
-                        let note = later.isEmpty ? "" : "; \(later.joined(separator: ", ")) changed, applied at the next start"
-                        logger.notice("reloaded \(fresh.pool.clients ?? "?"): \(added) clients added, \(removed) removed\(note)")
-                        return "ok: \(added) added, \(removed) removed\(note)"
-                    } catch {
-                        logger.error("reload failed, nothing changed: \(error)")
-                        return "error: \(error)"
+                        return node.apply(clients: clients, addresses: addresses, configs: configs)
                     }
                 },
                 metrics: metrics,

@@ -98,16 +98,8 @@ struct SwitchCommand: ParsableCommand {
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
                 reload: {
-                    do {
-                        let (fresh, changed) = try ConfiguredArguments.reread(SwitchCommand.self)
-                        let (added, removed) = node.apply(try fresh.readPorts(), now: monotonicNanoseconds())
-                        let later = changed.filter { $0 != "ports" }
-                        let note = later.isEmpty ? "" : "; \(later.joined(separator: ", ")) changed, applied at the next start"
-                        logger.notice("reloaded \(fresh.ports ?? "?"): \(added) ports added, \(removed) removed\(note)")
-                        return "ok: \(added) added, \(removed) removed\(note)"
-                    } catch {
-                        logger.error("reload failed, nothing changed: \(error)")
-                        return "error: \(error)"
+                    reloadConfiguration(SwitchCommand.self, memberKey: "ports", logger: logger) { fresh in
+                        node.apply(try fresh.readPorts(), now: monotonicNanoseconds())
                     }
                 },
                 metrics: metrics,

@@ -41,7 +41,7 @@ struct SwitchAddPortCommand: ParsableCommand {
         for m in mac { entry += "MACAddress = \(m)\n" }
         try MemberFile.append(entry, to: ports) { text in _ = try AuthorizedPeer.parse(text) }
         FileHandle.standardError.write(Data("added \(portName) to \(ports)\n".utf8))
-        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
+        try parent.daemon.reloadRunning(role: "switch")
     }
 }
 
@@ -61,7 +61,7 @@ struct SwitchRemovePortCommand: ParsableCommand {
         let ports = try required(parent.ports, "ports")
         try MemberFile.remove(section: "Port", named: portName, from: ports)
         FileHandle.standardError.write(Data("removed \(portName) from \(ports)\n".utf8))
-        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(parent.daemon.name, config: parent.daemon.config, role: "switch"), role: "switch")
+        try parent.daemon.reloadRunning(role: "switch")
     }
 }
 

@@ -111,19 +111,10 @@ struct ConfigFile {
         return nil
     }
 
-    /// The string value of `key`, if set (integers are accepted and written out).
-    func string(_ key: String) throws(Failure) -> String? {
-        guard let value = table[key] else { return nil }
-        if let s = value.string { return s }
-        if let i = value.int { return String(i) }
-        throw .wrongType(path: path, line: line(of: key), key: key, expected: "a string", found: value.type.description)
-    }
-
     /// Command-line arguments equivalent to the file, for the options `keys` lists, leaving out
     /// every option that `commandLine` already sets (the command line wins). A key the command
-    /// does not take is an error when `strict` (a daemon), skipped otherwise (a subcommand such
-    /// as `add-port` reads only the keys it needs from the daemon's file).
-    func arguments(for keys: [Key], overriddenBy commandLine: [String], strict: Bool = true) throws(Failure) -> [String] {
+    /// does not take is an error.
+    func arguments(for keys: [Key], overriddenBy commandLine: [String]) throws(Failure) -> [String] {
         let given = Set(commandLine.compactMap { arg -> String? in
             guard arg.hasPrefix("--") else { return nil }
             return String(arg.dropFirst(2).prefix { $0 != "=" })
@@ -131,7 +122,6 @@ struct ConfigFile {
         var out: [String] = []
         for name in table.keys.sorted() {
             guard let key = keys.first(where: { $0.name == name }), name != "config" else {
-                if !strict { continue }
                 throw .unknownKey(path: path, line: line(of: name), role: role, key: name, known: keys.map(\.name).filter { $0 != "config" }.sorted())
             }
             guard !given.contains(name), let value = table[name] else { continue }

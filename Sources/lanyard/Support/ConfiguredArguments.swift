@@ -11,13 +11,13 @@ enum ConfiguredArguments {
         "server": ["add-client", "remove-client"],
     ]
 
-    /// The keys the command at `path` takes.
-    static func keys(for path: [String]) -> [ConfigFile.Key] {
-        switch path {
-        case ["switch"]: ConfigFile.keys(of: SwitchCommand(), DaemonOptions())
-        case ["port"]: ConfigFile.keys(of: PortCommand(), DaemonOptions())
-        case ["server"]: ConfigFile.keys(of: ServerCommand(), ServerPoolOptions(), DaemonOptions())
-        case ["client"]: ConfigFile.keys(of: ClientCommand(), DaemonOptions())
+    /// The keys the daemon `role` takes (its subcommands read the same ones from their parent).
+    static func keys(for role: String) -> [ConfigFile.Key] {
+        switch role {
+        case "switch": ConfigFile.keys(of: SwitchCommand(), DaemonOptions())
+        case "port": ConfigFile.keys(of: PortCommand(), DaemonOptions())
+        case "server": ConfigFile.keys(of: ServerCommand(), ServerPoolOptions(), DaemonOptions())
+        case "client": ConfigFile.keys(of: ClientCommand(), DaemonOptions())
         default: []
         }
     }
@@ -48,7 +48,7 @@ enum ConfiguredArguments {
         let sub = arguments.count > 1 && (subcommands[role] ?? []).contains(arguments[1]) ? arguments[1] : nil
         let command = [role] + (sub.map { [$0] } ?? [])
         let file = try ConfigFile(path: path, role: role)
-        let fromFile = try file.arguments(for: keys(for: [role]), overriddenBy: arguments)
+        let fromFile = try file.arguments(for: keys(for: role), overriddenBy: arguments)
         return (command + fromFile + arguments.dropFirst(command.count), file)
     }
 
@@ -71,16 +71,26 @@ enum ConfiguredArguments {
     }
 }
 
-/// A reload for daemons with no member list (port, client): the file is checked again and the
-/// changed keys named; they apply at the next start (a restart re-creates the interface).
-func restartOnlyReload<Command: ParsableCommand>(_ type: Command.Type, logger: Logger) -> String {
+/// A daemon's reload: its configuration file is read again and checked whole before anything
+/// changes; `applyMembers` (switch, server) applies the member list the fresh file names and
+/// returns how many members came and went; other changed keys are named, and apply at the next
+/// start (a restart re-creates sockets and interfaces). Returns "ok: ..." or "error: ...".
+func reloadConfiguration<Command: ParsableCommand>(_ type: Command.Type, memberKey: String? = nil, logger: Logger,
+                                                   applyMembers: ((Command) throws -> (added: Int, removed: Int))? = nil) -> String {
     do {
-        let (_, changed) = try ConfiguredArguments.reread(type)
-        let result = changed.isEmpty ? "ok: nothing changed" : "ok: \(changed.joined(separator: ", ")) changed, applied at the next start (restart the daemon)"
-        logger.notice("reloaded: \(result.dropFirst(4))")
-        return result
+        let (fresh, changed) = try ConfiguredArguments.reread(type)
+        var parts: [String] = []
+        if let applyMembers {
+            let (added, removed) = try applyMembers(fresh)
+            parts.append("\(added) added, \(removed) removed")
+        }
+        let later = changed.filter { $0 != memberKey }
+        if !later.isEmpty { parts.append("\(later.joined(separator: ", ")) changed, applied at the next start") }
+        let result = parts.isEmpty ? "nothing changed" : parts.joined(separator: "; ")
+        logger.notice("reloaded: \(result)")
+        return "ok: " + result
     } catch {
-        logger.error("reload failed: \(error)")
+        logger.error("reload failed, nothing changed: \(error)")
         return "error: \(error)"
     }
 }

@@ -49,6 +49,12 @@ struct DaemonOptions: ParsableArguments {
         return Logger(label: label)
     }
 
+    /// Tells the running `role` daemon these options name (or the only one running) to re-read
+    /// its member list: what add-port, remove-port, add-client and remove-client end with.
+    func reloadRunning(role: String) throws {
+        try MemberFile.reloadRunningDaemon(instance: MemberFile.instance(name, config: config, role: role), role: role)
+    }
+
     func controlPath(default fallback: String) -> String {
         "\(ControlServer.directory)/\(name ?? fallback).sock"
     }
