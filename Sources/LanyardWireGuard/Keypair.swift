@@ -1,6 +1,6 @@
 import LanyardCore
 /// One direction pair of transport keys from a completed handshake, with the send counter and
-/// the receive replay window. Keys are zeroed, and the C contexts freed, in deinit.
+/// the receive replay window. The keys live only in the two ciphers, which wipe them in deinit.
 final class Keypair {
     let localIndex: UInt32
     let remoteIndex: UInt32
@@ -11,24 +11,15 @@ final class Keypair {
     let receiver: TransportCipher
     var sendCounter: UInt64 = 0
     var replay = ReplayWindow()
-    private var sendingKey: [UInt8]
-    private var receivingKey: [UInt8]
 
     init?(keys: SessionKeys, localIndex: UInt32, remoteIndex: UInt32, isInitiator: Bool, now: Timestamp) {
         guard let s = TransportCipher(key: keys.sending), let r = TransportCipher(key: keys.receiving) else { return nil }
         sender = s
         receiver = r
-        sendingKey = keys.sending
-        receivingKey = keys.receiving
         self.localIndex = localIndex
         self.remoteIndex = remoteIndex
         self.isInitiator = isInitiator
         createdAt = now
-    }
-
-    deinit {
-        for i in sendingKey.indices { sendingKey[i] = 0 }
-        for i in receivingKey.indices { receivingKey[i] = 0 }
     }
 
     /// Whether the keypair is past REJECT_AFTER_TIME.

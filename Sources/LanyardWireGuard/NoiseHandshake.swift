@@ -10,9 +10,20 @@ public enum HandshakeError: Error, Equatable, Sendable {
 }
 
 /// Keys of a completed handshake, before they become a `Keypair`.
-struct SessionKeys {
-    var sending: [UInt8]
-    var receiving: [UInt8]
+final class SessionKeys {
+    private(set) var sending: [UInt8]
+    private(set) var receiving: [UInt8]
+
+    init(sending: [UInt8], receiving: [UInt8]) {
+        self.sending = sending
+        self.receiving = receiving
+    }
+
+    /// The keys are wiped as soon as the keypair made from them holds its own copies (in C).
+    deinit {
+        sending.zeroize()
+        receiving.zeroize()
+    }
 }
 
 /// The initiator's state between sending an initiation and receiving the response.

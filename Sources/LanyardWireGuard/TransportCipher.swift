@@ -1,8 +1,8 @@
 import CLanyardCrypto
 
-/// A ChaCha20-Poly1305 context bound to one 32-byte key, reused for every packet (only the nonce
-/// changes). Wraps the C shim; the context and its key schedule are freed and cleansed in deinit.
-/// Not thread-safe.
+/// A ChaCha20-Poly1305 key for every packet of one direction of a session (only the nonce
+/// changes). Wraps the C shim, which keeps the EVP contexts in a bounded cache per thread; the
+/// key and its cached schedule are cleansed in deinit.
 final class TransportCipher {
     private let context: OpaquePointer
 

@@ -20,14 +20,19 @@ enum {
 #define CLANYARD_AEAD_NONCE_SIZE 12
 #define CLANYARD_AEAD_TAG_SIZE 16
 
-/// An opaque ChaCha20-Poly1305 (RFC 8439) context bound to one key, reusable for any
-/// number of seal/open calls. Not thread-safe: confine one context to one thread.
+/// An opaque ChaCha20-Poly1305 (RFC 8439) key, reusable for any number of seal/open calls.
+/// The EVP contexts that hold key schedules are not per key: each thread keeps a bounded cache
+/// of them (see clanyard_crypto.c), so a key costs 48 bytes however many there are. A key is
+/// read-only after creation: several threads may seal or open with it at once; freeing it must
+/// not race with its use.
 typedef struct clanyard_aead clanyard_aead;
 
-/// Creates a context for a 32-byte key. Returns NULL on failure. The only allocation.
+/// Copies a 32-byte key. Returns NULL on failure. The only allocation.
 clanyard_aead *clanyard_aead_new(const uint8_t *key);
 
-/// Frees the context; libcrypto cleanses the key material. Accepts NULL.
+/// Cleanses and frees the key, and overwrites its schedule in the calling thread's cache; a
+/// schedule another thread cached stays until that slot is reused or the thread exits (when the
+/// cache is freed and cleansed). Accepts NULL.
 void clanyard_aead_free(clanyard_aead *ctx);
 
 /// Encrypts `buf[0..<len]` in place and writes the 16-byte tag to `tag`.

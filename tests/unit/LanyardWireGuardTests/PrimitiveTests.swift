@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LanyardWireGuard
 
@@ -96,6 +97,7 @@ import Testing
         #expect(sealedAgain)
         #expect(!buffer.withUnsafeMutableBytes { opener.open(counter: 9, buffer: $0, count: 64) })
     }
+
 }
 
 @Suite struct KeyTests {
@@ -136,5 +138,50 @@ import Testing
         #expect(b.isNewer(than: a))
         #expect(!a.isNewer(than: b))
         #expect(!c.isNewer(than: a))
+    }
+}
+
+/// The C shim keeps 1,024 EVP contexts per thread and direction, shared by all keys: 3,000 keys
+/// used in turn (so most calls find their slot re-keyed by another key), keys freed and made
+/// again, and a second thread using the same keys, all give swift-crypto's output.
+@Suite struct TransportCipherCacheTests {
+    static func key(_ n: Int) -> [UInt8] { (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ n &* 13 &+ n >> 8) } }
+    static let plaintext = (0..<100).map { UInt8($0) }
+
+    /// How many of `ciphers` sealed differently from swift-crypto or failed to open their own output.
+    static func wrong(_ ciphers: [(TransportCipher, [UInt8])], counter: UInt64) -> Int {
+        var wrong = 0
+        for (cipher, key) in ciphers {
+            var buffer = plaintext + [UInt8](repeating: 0, count: 16)
+            let sealed = buffer.withUnsafeMutableBytes { cipher.seal(counter: counter, buffer: $0, count: 100) }
+            let reference = try? HandshakeAEAD.seal(key: key, counter: counter, plaintext: plaintext, aad: [])
+            if !sealed || reference != buffer { wrong += 1; continue }
+            if !buffer.withUnsafeMutableBytes({ cipher.open(counter: counter, buffer: $0, count: 100) })
+                || Array(buffer[0..<100]) != plaintext { wrong += 1 }
+        }
+        return wrong
+    }
+
+    @Test func manyKeysFreedKeysAndAnotherThread() {
+        var ciphers = (0..<3_000).map { (TransportCipher(key: Self.key($0))!, Self.key($0)) }
+        #expect(Self.wrong(ciphers, counter: 1) == 0)
+        #expect(Self.wrong(ciphers.reversed(), counter: 2) == 0)
+        // Free every other key (its slot is wiped) and make new ones in their place.
+        for i in stride(from: 0, to: ciphers.count, by: 2) {
+            ciphers[i] = (TransportCipher(key: Self.key(i + 5_000))!, Self.key(i + 5_000))
+        }
+        #expect(Self.wrong(ciphers, counter: 3) == 0)
+        // Another thread has its own cache; the keys are read-only, so sharing them is safe.
+        nonisolated(unsafe) let shared = ciphers
+        nonisolated(unsafe) var otherThread = -1
+        let thread = Thread { otherThread = Self.wrong(shared, counter: 4) }
+        thread.start()
+        let deadline = Date().addingTimeInterval(30)
+        while !thread.isFinished && Date() < deadline { usleep(1_000) }
+        #expect(otherThread == 0)
+        // A wrong key still fails to open, whatever its slot holds.
+        var buffer = Self.plaintext + [UInt8](repeating: 0, count: 16)
+        _ = buffer.withUnsafeMutableBytes { ciphers[0].0.seal(counter: 9, buffer: $0, count: 100) }
+        #expect(!buffer.withUnsafeMutableBytes { ciphers[1].0.open(counter: 9, buffer: $0, count: 100) })
     }
 }
