@@ -19,7 +19,7 @@ TIME=5
 ONLY=""
 BUILD=0
 OUT="$REPO/BENCHMARKS.md"
-ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-wg lanyard-l3 wireguard-go wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
+ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-p2p-1thread lanyard-wg lanyard-l3 wireguard-go wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
 
 usage() {
     cat <<EOF
@@ -378,16 +378,23 @@ setup_lanyard_switch() {
     NOTE="L2 through the switch with --relay-all (decrypted and encrypted again on the hub)"
 }
 
+# lanyard-p2p: `lanyard tunnel` a <-> b with its default crypto threads (--threads: the cores, at
+# most 4); lanyard-p2p-1thread: the same with --threads 1 (all on the event loop).
 setup_lanyard_p2p() {
     [ "$LANYARD_OK" -eq 1 ] || { SKIP="no Lanyard binary at $LANYARD (build: swift build -c release)"; return 0; }
     lanyard_keys a b || return 1
     start lanyard-tunnel-a "$NS_A" "$LANYARD" tunnel --private-key "$WORK/ly-a.key" --peer-key "$(cat "$WORK/ly-b.pub")" \
-        --endpoint 192.0.2.3:51820 --listen 51820 --interface lyt0 --address 198.51.100.2/24 --name "$PFX-ta"
+        --endpoint 192.0.2.3:51820 --listen 51820 --interface lyt0 --address 198.51.100.2/24 --name "$PFX-ta" "$@"
     start lanyard-tunnel-b "$NS_B" "$LANYARD" tunnel --private-key "$WORK/ly-b.key" --peer-key "$(cat "$WORK/ly-a.pub")" \
-        --endpoint 192.0.2.2:51820 --listen 51820 --interface lyt0 --address 198.51.100.3/24 --name "$PFX-tb"
+        --endpoint 192.0.2.2:51820 --listen 51820 --interface lyt0 --address 198.51.100.3/24 --name "$PFX-tb" "$@"
     wait_until 10 inns "$NS_A" ip link show lyt0 || return 1
     MTU=$(link_mtu "$NS_A" lyt0)
-    NOTE="L3 tunnel a <-> b direct (WireGuard protocol)"
+    NOTE="L3 tunnel a <-> b direct (WireGuard protocol), default --threads ($(nproc) cores here, at most 4)"
+}
+
+setup_lanyard_p2p_1thread() {
+    setup_lanyard_p2p --threads 1 || return 1
+    NOTE="L3 tunnel a <-> b direct, --threads 1 (crypto on the event loop)"
 }
 
 # lanyard-l3: the routed VPN server (`lanyard server` on the hub, `lanyard client` on a and b,
@@ -608,6 +615,7 @@ run_config lanyard-relayed relayed
 run_config lanyard-switch relayed
 run_config lanyard-l3 relayed
 run_config lanyard-p2p p2p
+run_config lanyard-p2p-1thread p2p
 run_config lanyard-wg p2p
 run_config wireguard-go p2p
 run_config wireguard-go-hub relayed

@@ -1,5 +1,6 @@
 import LanyardCore
 import LanyardLinux
+import LanyardWireGuard
 
 /// A UDP socket with its receive and send batches: the datagram I/O every node does, in one place.
 /// Receiving splits GRO-coalesced slots; sending seals straight into the outgoing batch (no copy)
@@ -15,11 +16,17 @@ public final class BatchedSocket {
     /// How well receives and sends are batched (for metrics): calls made and datagrams moved.
     public private(set) var batching = BatchCounters()
 
+    /// When set (a tunnel with `--threads`), data messages are sealed straight into the outgoing
+    /// batch as usual but their encryption is queued and run on the workers just before the
+    /// batch is sent.
+    public var parallelSeal: (queue: CryptoQueue, workers: CryptoWorkers)?
+
     public init(_ socket: UDPSocket) { self.socket = socket }
 
     /// Receives everything waiting (up to 16 batches); `body` gets each datagram and a way to
     /// read its sender. The outgoing batch is flushed after each batch received.
-    public func receiveAll(oversized: () -> Void,
+    /// `batchDone` runs after the last datagram of each batch, before the flush.
+    public func receiveAll(oversized: () -> Void, batchDone: () -> Void = {},
                            _ body: (UnsafeRawBufferPointer, () -> SocketAddress) -> Void) throws(SystemError) {
         for _ in 0..<16 {
             let n = try socket.receive(into: inbound)
@@ -27,6 +34,7 @@ public final class BatchedSocket {
             batching.receiveCalls &+= 1
             batching.receivedDatagrams &+= UInt64(n)
             inbound.forEachDatagram(oversized: oversized) { bytes, slot in body(bytes, { self.inbound.address(slot) }) }
+            batchDone()
             flush()
             if n < inbound.capacity { break }
         }
@@ -39,7 +47,9 @@ public final class BatchedSocket {
               relay: RelayWrap? = nil, now: Nanoseconds) -> LinkAction {
         let h = relay == nil ? 0 : RelayHeader.length
         let room = space(max(plaintext.count + 48, WireMessage.initiationLength) + h, to: destination)
-        let action = link.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: room[h...]), now: now)
+        let out = UnsafeMutableRawBufferPointer(rebasing: room[h...])
+        let action = if let parallelSeal { link.seal(plaintext, into: out, now: now, deferringTo: parallelSeal.queue) }
+                     else { link.seal(plaintext, into: out, now: now) }
         if case .send(let n) = action { commit(room, n + h, relay: relay, to: destination) }
         return action
     }
@@ -90,6 +100,10 @@ public final class BatchedSocket {
     /// Sends the outgoing batch.
     public func flush() {
         guard outbound.count > 0 else { return }
+        if let parallelSeal, parallelSeal.queue.count > 0 {
+            parallelSeal.workers.run(parallelSeal.queue)
+            parallelSeal.queue.removeAll()
+        }
         batching.sendCalls &+= 1
         batching.sentDatagrams &+= UInt64(outbound.count)
         socket.send(outbound)

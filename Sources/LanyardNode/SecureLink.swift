@@ -1,4 +1,5 @@
 import LanyardCore
+import LanyardWireGuard
 
 /// What the protocol layer asks the node to do after one call.
 public enum LinkAction: Equatable, Sendable {
@@ -33,4 +34,22 @@ public protocol SecureLink: AnyObject {
     var lastHandshake: Nanoseconds? { get }
     /// Ends every session and pending handshake (idle teardown); the next `seal` starts anew.
     func wipeIfPossible()
+    /// `seal`, with the encryption of a data message queued in `queue` instead of done at once;
+    /// `out` must be where the datagram is sent from, after `queue` has run.
+    func seal(_ plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds,
+              deferringTo queue: CryptoQueue) -> LinkAction
+    /// `open` in two halves for parallel decryption: a data message is checked and its
+    /// decryption queued (`.queued`); anything else is handled at once (`.done`).
+    func beginOpen(_ datagram: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds,
+                   queue: CryptoQueue) -> LinkOpenStep
+    /// The second half of a queued open, after `queue` has run; call in arrival order.
+    func finishOpen(_ pending: PendingOpen, queue: CryptoQueue, now: Nanoseconds) -> LinkAction
+}
+
+/// What `SecureLink.beginOpen` did with a datagram.
+public enum LinkOpenStep {
+    /// A data message waiting for its decryption.
+    case queued(PendingOpen)
+    /// Anything else, handled as `open` would.
+    case done(LinkAction)
 }

@@ -1,5 +1,6 @@
 import LanyardCore
 import LanyardLinux
+import LanyardWireGuard
 import Logging
 
 /// A point-to-point tunnel: one peer, one TUN (IP) or TAP (Ethernet) device, one UDP socket.
@@ -21,15 +22,28 @@ public final class TunnelNode {
     var drops = ReasonCounters<DatagramDropReason>()
     var wasEstablished = false
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+    /// With more than one crypto thread: each received batch's decryptions, run together.
+    let parallelOpen: (queue: CryptoQueue, workers: CryptoWorkers)?
+    /// Data messages of the current received batch waiting for their decryption, in order.
+    var pendingOpens: [(pending: PendingOpen, sender: SocketAddress, out: UnsafeMutableRawBufferPointer, count: Int)] = []
 
+    /// A tunnel; with `workers` of more than one thread, packets are sealed and opened a batch at
+    /// a time on all of them, and delivered in their order.
     public init(device: TunDevice, socket: UDPSocket, endpoint: SocketAddress?, link: SecureLink,
-                allowedSources: [IPPrefix], logger: Logger) {
+                allowedSources: [IPPrefix], logger: Logger, workers: CryptoWorkers? = nil) {
         self.device = device
         io = BatchedSocket(socket)
         self.endpoint = endpoint.map { socket.adapt($0) }
         self.link = link
         self.allowedSources = allowedSources
         self.logger = logger
+        if let workers, workers.threads > 1 {
+            io.parallelSeal = (CryptoQueue(), workers)
+            parallelOpen = (CryptoQueue(), workers)
+            pendingOpens.reserveCapacity(1_024)
+        } else {
+            parallelOpen = nil
+        }
     }
 
     deinit {
@@ -64,8 +78,15 @@ public final class TunnelNode {
 
     /// Peer → device.
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
-        try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
-            handle(bytes, from: sender, now: now)
+        if let parallelOpen {
+            try io.receiveAll(oversized: { drops.record(.oversized) }, batchDone: { finishOpens(parallelOpen, now: now) }) {
+                bytes, sender in
+                beginOpen(bytes, from: sender, queue: parallelOpen.queue, now: now)
+            }
+        } else {
+            try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+                handle(bytes, from: sender, now: now)
+            }
         }
         try device.flushWrites()
     }
@@ -73,18 +94,44 @@ public final class TunnelNode {
     private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds) {
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         let out = WireMessage.output(for: bytes, scratch: scratch)
-        let action = link.open(bytes, into: out, now: now)
+        opened(link.open(bytes, into: out, now: now), out: out, count: bytes.count, from: sender(), now: now)
+    }
+
+    /// Data messages wait for the batch's decryption; anything else is handled at once.
+    private func beginOpen(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, queue: CryptoQueue,
+                           now: Nanoseconds) {
+        if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
+        let out = WireMessage.output(for: bytes, scratch: scratch)
+        switch link.beginOpen(bytes, into: out, now: now, queue: queue) {
+        case .queued(let pending): pendingOpens.append((pending, sender(), out, bytes.count))
+        case .done(let action): opened(action, out: out, count: bytes.count, from: sender(), now: now)
+        }
+    }
+
+    /// Runs the batch's decryptions on every crypto thread, then finishes them in arrival order.
+    private func finishOpens(_ parallel: (queue: CryptoQueue, workers: CryptoWorkers), now: Nanoseconds) {
+        guard !pendingOpens.isEmpty else { return }
+        parallel.workers.run(parallel.queue)
+        for p in pendingOpens {
+            opened(link.finishOpen(p.pending, queue: parallel.queue, now: now), out: p.out, count: p.count, from: p.sender, now: now)
+        }
+        pendingOpens.removeAll(keepingCapacity: true)
+        parallel.queue.removeAll()
+    }
+
+    /// What follows an open: counts, the peer's endpoint, delivery, and whatever the link sends.
+    private func opened(_ action: LinkAction, out: UnsafeMutableRawBufferPointer, count: Int, from: SocketAddress,
+                        now: Nanoseconds) {
         switch action {
         case .drop(let reason): drops.record(reason); return
         case .none, .send, .deliver: break
         }
-        let from = sender()
         if endpoint != from {
             logger.info("peer endpoint is now \(from)")
             endpoint = from
         }
         lastHeard = now
-        traffic.received(bytes.count)
+        traffic.received(count)
         if case .send(let n) = action { enqueue(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         if case .deliver(let n) = action, n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         noteHandshake(now: now)

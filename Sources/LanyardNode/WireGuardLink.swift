@@ -34,6 +34,23 @@ public final class WireGuardLink: SecureLink {
         Self.action(peer.decapsulate(datagram: datagram, into: out, now: Timestamp(nanoseconds: now), source: source))
     }
 
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds,
+                     deferringTo queue: CryptoQueue) -> LinkAction {
+        Self.action(peer.encapsulate(plaintext: plaintext, into: out, now: Timestamp(nanoseconds: now), deferringTo: queue))
+    }
+
+    public func beginOpen(_ datagram: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, now: Nanoseconds,
+                          queue: CryptoQueue) -> LinkOpenStep {
+        switch peer.beginOpen(datagram: datagram, into: out, now: Timestamp(nanoseconds: now), queue: queue, source: source) {
+        case .queued(let pending): .queued(pending)
+        case .done(let result): .done(Self.action(result))
+        }
+    }
+
+    public func finishOpen(_ pending: PendingOpen, queue: CryptoQueue, now: Nanoseconds) -> LinkAction {
+        Self.action(peer.finishOpen(pending, queue: queue, now: Timestamp(nanoseconds: now)))
+    }
+
     public func poll(into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> LinkAction {
         let t = Timestamp(nanoseconds: now)
         if case .writeToNetwork(let n) = peer.dequeue(into: out, now: t) { return .send(n) }

@@ -114,6 +114,51 @@ extension WireGuardPeer {
 
     private func openTransport(_ d: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                                now: Timestamp) -> PeerResult {
+        switch checkTransport(d, into: out, now: now) {
+        case .failure(let refused): return refused.result
+        case .success(let checked):
+            let authentic = checked.keypair.receiver.open(counter: checked.counter, buffer: out, count: checked.plainCount)
+            return finish(checked, authentic: authentic, now: now)
+        }
+    }
+
+    /// First half of opening a data message (type 4) whose decryption runs later in `queue`:
+    /// the receiver index, the session's age and the replay window are checked now, the sealed
+    /// body is copied to `out` unless `out` is the datagram's own body, and the decryption is
+    /// queued. Call `finishOpen` once the queue has run, in the order the datagrams arrived.
+    /// Any other message, or a refusal, gives `.done(result)` as `decapsulate` would.
+    public func beginOpen(datagram d: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+                          now: Timestamp, queue: CryptoQueue, source: [UInt8] = []) -> OpenStep {
+        guard (try? MessageLayout.classify(d)) == .transportData else {
+            return .done(decapsulate(datagram: d, into: out, now: now, source: source))
+        }
+        switch checkTransport(d, into: out, now: now) {
+        case .failure(let refused): return .done(refused.result)
+        case .success(let checked):
+            let job = queue.append(.init(cipher: checked.keypair.receiver, counter: checked.counter,
+                                         buffer: out, count: checked.plainCount, seal: false))
+            return .queued(PendingOpen(checked: checked, job: job))
+        }
+    }
+
+    /// Second half of `beginOpen`, after `queue` ran the decryption: records the counter in the
+    /// replay window and updates the session and timers, as `decapsulate` does for a data message.
+    public func finishOpen(_ pending: PendingOpen, queue: CryptoQueue, now: Timestamp) -> PeerResult {
+        finish(pending.checked, authentic: queue.succeeded(pending.job), now: now)
+    }
+
+    /// What is known of a data message before its decryption.
+    struct CheckedTransport {
+        let keypair: Keypair
+        let counter: UInt64
+        let plainCount: Int
+        let datagramCount: Int
+    }
+
+    struct Refused: Error { let result: PeerResult }
+
+    private func checkTransport(_ d: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+                                now: Timestamp) -> Result<CheckedTransport, Refused> {
         typealias L = MessageLayout
         let receiver = L.readLE32(d, L.transportReceiverOffset)
         // Checked one by one: no array per packet.
@@ -121,22 +166,27 @@ extension WireGuardPeer {
         if let k = current, k.localIndex == receiver { keypair = k }
         else if let k = next, k.localIndex == receiver { keypair = k }
         else if let k = previous, k.localIndex == receiver { keypair = k }
-        else { return fail(.wrongIndex) }
-        guard !keypair.isExpired(now: now) else { return fail(.sessionExpired) }
+        else { return .failure(Refused(result: fail(.wrongIndex))) }
+        guard !keypair.isExpired(now: now) else { return .failure(Refused(result: fail(.sessionExpired))) }
         let counter = L.readLE64(d, L.transportCounterOffset)
-        guard keypair.replay.mightAccept(counter) else { return fail(.replay) }
+        guard keypair.replay.mightAccept(counter) else { return .failure(Refused(result: fail(.replay))) }
         let sealedCount = d.count - L.transportHeaderSize
-        let plainCount = sealedCount - L.tagSize
-        guard out.count >= sealedCount else { return .error(.bufferTooSmall) }
+        guard out.count >= sealedCount else { return .failure(Refused(result: .error(.bufferTooSmall))) }
         // The caller may decrypt in place by passing the datagram's own body as `out`.
         let body = d.baseAddress! + L.transportHeaderSize
         if UnsafeRawPointer(out.baseAddress!) != body {
             out.copyMemory(from: UnsafeRawBufferPointer(rebasing: d[L.transportHeaderSize...]))
         }
-        guard keypair.receiver.open(counter: counter, buffer: out, count: plainCount) else { return fail(.decryptFailed) }
-        guard keypair.replay.accept(counter) else { return fail(.replay) }
+        return .success(CheckedTransport(keypair: keypair, counter: counter, plainCount: sealedCount - L.tagSize,
+                                         datagramCount: d.count))
+    }
+
+    private func finish(_ checked: CheckedTransport, authentic: Bool, now: Timestamp) -> PeerResult {
+        let keypair = checked.keypair
+        guard authentic else { return fail(.decryptFailed) }
+        guard keypair.replay.accept(checked.counter) else { return fail(.replay) }
         if keypair === next { promoteNext() }
-        stats.rxBytes += UInt64(d.count)
+        stats.rxBytes += UInt64(checked.datagramCount)
         unansweredDataSince = nil
         // The initiator rekeys before its session becomes unusable for receiving.
         let rekeyAge = WireGuardTimers.rejectAfterTime.nanoseconds - WireGuardTimers.keepaliveTimeout.nanoseconds
@@ -144,8 +194,22 @@ extension WireGuardPeer {
         if keypair === current, keypair.isInitiator, pending == nil, now.since(keypair.createdAt).nanoseconds >= rekeyAge {
             rekeyRequested = true
         }
-        if plainCount == 0 { return .done }
+        if checked.plainCount == 0 { return .done }
         if keepaliveDueFrom == nil { keepaliveDueFrom = now }
-        return .writeToTunnel(plainCount)
+        return .writeToTunnel(checked.plainCount)
     }
+}
+
+/// What `WireGuardPeer.beginOpen` did with a datagram.
+public enum OpenStep {
+    /// A data message whose decryption is queued; finish it with `finishOpen`.
+    case queued(PendingOpen)
+    /// Anything else, already handled: the result `decapsulate` gives.
+    case done(PeerResult)
+}
+
+/// A data message waiting for its decryption in a `CryptoQueue`.
+public struct PendingOpen {
+    let checked: WireGuardPeer.CheckedTransport
+    let job: Int
 }

@@ -7,10 +7,14 @@ extension WireGuardPeer {
     /// is already under way, writes a handshake initiation (needs 148 bytes) and returns
     /// `.writeToNetwork(148)`; otherwise `.done`. Once a session is up, drain the queue with
     /// `dequeue(into:now:)`.
+    ///
+    /// With `queue`, a data message gets its header, counter and plaintext in `out` at once, but
+    /// its encryption is queued there: `out` must then be where the datagram is sent from, and
+    /// the queue must run before it is (see `CryptoQueue`).
     public func encapsulate(plaintext: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-                            now: Timestamp) -> PeerResult {
+                            now: Timestamp, deferringTo queue: CryptoQueue? = nil) -> PeerResult {
         if isSessionEstablished(now: now), let keypair = current {
-            return seal(plaintext, with: keypair, into: out, now: now)
+            return seal(plaintext, with: keypair, into: out, now: now, deferringTo: queue)
         }
         enqueue(Array(plaintext))
         if awaitingConfirmation(now: now) { return .done } // a fresh responder session awaits confirmation
@@ -36,7 +40,7 @@ extension WireGuardPeer {
 
     /// Writes a type-4 message: header, padded plaintext encrypted in place, tag.
     func seal(_ plaintext: UnsafeRawBufferPointer, with keypair: Keypair,
-              into out: UnsafeMutableRawBufferPointer, now: Timestamp) -> PeerResult {
+              into out: UnsafeMutableRawBufferPointer, now: Timestamp, deferringTo queue: CryptoQueue? = nil) -> PeerResult {
         typealias L = MessageLayout
         let padded = L.paddedCount(plaintext.count)
         let total = L.transportHeaderSize + padded + L.tagSize
@@ -51,7 +55,11 @@ extension WireGuardPeer {
         // The caller may have built the plaintext in place, right after the header.
         if plaintext.count > 0 && plaintext.baseAddress != UnsafeRawPointer(body.baseAddress!) { body.copyMemory(from: plaintext) }
         for i in plaintext.count..<padded { body[i] = 0 }
-        guard keypair.sender.seal(counter: counter, buffer: body, count: padded) else { return .error(.cryptoFailure) }
+        if let queue {
+            _ = queue.append(.init(cipher: keypair.sender, counter: counter, buffer: body, count: padded, seal: true))
+        } else {
+            guard keypair.sender.seal(counter: counter, buffer: body, count: padded) else { return .error(.cryptoFailure) }
+        }
         keypair.sendCounter = counter + 1
         noteSent(now: now, bytes: total)
         if plaintext.count > 0 {

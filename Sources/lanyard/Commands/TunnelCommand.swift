@@ -52,6 +52,9 @@ struct TunnelCommand: ParsableCommand {
     @Flag(help: "Turn on IP forwarding while running (site-to-site gateways); restored on exit.")
     var forwarding = false
 
+    @Option(help: "Threads that encrypt and decrypt, the event loop's included; 1 keeps all on the event loop (default: \(CryptoWorkers.defaultThreads) on this machine).")
+    var threads: Int?
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -61,6 +64,7 @@ struct TunnelCommand: ParsableCommand {
         }
         guard (0...65535).contains(persistentKeepalive) else { throw ValidationError("--persistent-keepalive must be 0...65535") }
         if let mtu, !(576...9000).contains(mtu) { throw ValidationError("--mtu must be between 576 and 9000") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
     }
 
     func run() throws {
@@ -91,10 +95,12 @@ struct TunnelCommand: ParsableCommand {
             let metrics = try daemon.metricsListener()
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk,
                                      persistentKeepalive: persistentKeepalive > 0 ? persistentKeepalive : nil)
+            let workers = CryptoWorkers(threads: threads ?? CryptoWorkers.defaultThreads)
+            defer { workers.stop() }
             let node = TunnelNode(device: device, socket: socket, endpoint: remote, link: link,
-                                  allowedSources: allowed, logger: logger)
+                                  allowedSources: allowed, logger: logger, workers: workers)
             let name = daemon.name ?? device.name
-            logger.notice("tunnel \(device.name) (\(mode)) on UDP \(socket.localAddress); public key \(key.publicKey.base64)")
+            logger.notice("tunnel \(device.name) (\(mode)) on UDP \(socket.localAddress); public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             node.start(now: monotonicNanoseconds())
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: device.fileDescriptor) { try node.deviceReadable(now: $0) },

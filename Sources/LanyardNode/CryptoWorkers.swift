@@ -1,0 +1,128 @@
+import LanyardWireGuard
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Threads that share a `CryptoQueue`'s jobs with the event loop's thread: the loop calls `run`,
+/// which splits the queue into one contiguous range per thread, does the first range itself and
+/// returns when every range is done. The loop then finishes the packets in their order, so
+/// parallel crypto never reorders a flow.
+///
+/// Plain pthreads, a mutex and two condition variables: Dispatch would add a queue hop and an
+/// allocation per batch, and Swift concurrency cannot block the loop's thread until the batch
+/// is done, which in-order delivery needs.
+public final class CryptoWorkers: @unchecked Sendable {
+    /// Threads that run crypto, the caller's included.
+    public let threads: Int
+    /// What `--threads` defaults to: the processors online, at most 4 (past that the event
+    /// loop's own work, not the AEAD, bounds one tunnel).
+    public static var defaultThreads: Int { min(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1), 4) }
+    /// Below this many jobs per thread a batch runs on the caller alone: waking a thread costs
+    /// more than a few packets' AEAD.
+    static let minimumJobsPerThread = 4
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let started = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by `mutex`.
+    private var generation: UInt64 = 0
+    private var parts = 0
+    private var unfinished = 0
+    private var queue: CryptoQueue?
+    private var stopping = false
+    private var handles: [pthread_t] = []
+
+    /// Starts `threads - 1` threads (none for 1). `threads` is clamped to 1...64. The threads
+    /// hold the object until `stop()`: call it when the node ends.
+    public init(threads: Int) {
+        self.threads = min(max(threads, 1), 64)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(started, nil)
+        pthread_cond_init(finished, nil)
+        for index in 1..<self.threads {
+            let context = Unmanaged.passRetained(WorkerContext(workers: self, index: index)).toOpaque()
+            var handle = pthread_t()
+            if pthread_create(&handle, nil, { raw in
+                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                context.workers.work(index: context.index)
+                return nil
+            }, context) == 0 {
+                handles.append(handle)
+            } else {
+                Unmanaged<WorkerContext>.fromOpaque(context).release()
+                break
+            }
+        }
+    }
+
+    /// Stops and joins the threads.
+    public func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(started)
+        pthread_mutex_unlock(mutex)
+        for handle in handles { pthread_join(handle, nil) }
+        handles = []
+    }
+
+    deinit {
+        stop()
+        pthread_cond_destroy(started)
+        pthread_cond_destroy(finished)
+        pthread_mutex_destroy(mutex)
+        started.deallocate()
+        finished.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Runs every job of `queue` and returns when all are done. Call from one thread at a time.
+    public func run(_ queue: CryptoQueue) {
+        let count = queue.count
+        let parts = min(handles.count + 1, count / Self.minimumJobsPerThread)
+        guard parts > 1 else {
+            queue.run(0..<count)
+            return
+        }
+        pthread_mutex_lock(mutex)
+        self.queue = queue
+        self.parts = parts
+        unfinished = parts - 1
+        generation &+= 1
+        pthread_cond_broadcast(started)
+        pthread_mutex_unlock(mutex)
+        queue.run(Self.range(0, of: parts, count: count))
+        pthread_mutex_lock(mutex)
+        while unfinished > 0 { pthread_cond_wait(finished, mutex) }
+        self.queue = nil
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Part `part` of `parts` near-equal contiguous ranges of `0..<count`.
+    static func range(_ part: Int, of parts: Int, count: Int) -> Range<Int> {
+        (part * count / parts)..<((part + 1) * count / parts)
+    }
+
+    private func work(index: Int) {
+        var seen: UInt64 = 0
+        pthread_mutex_lock(mutex)
+        while true {
+            while generation == seen && !stopping { pthread_cond_wait(started, mutex) }
+            if stopping { break }
+            seen = generation
+            guard index < parts, let queue else { continue }
+            let range = Self.range(index, of: parts, count: queue.count)
+            pthread_mutex_unlock(mutex)
+            queue.run(range)
+            pthread_mutex_lock(mutex)
+            unfinished -= 1
+            if unfinished == 0 { pthread_cond_signal(finished) }
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    private final class WorkerContext {
+        let workers: CryptoWorkers
+        let index: Int
+        init(workers: CryptoWorkers, index: Int) { self.workers = workers; self.index = index }
+    }
+}
