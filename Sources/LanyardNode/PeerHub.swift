@@ -135,9 +135,61 @@ public final class PeerHub {
     /// Relay datagrams go to `relay` (the switch) or are dropped.
     public func receiveAll(now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void,
                            relay: ((UnsafeRawBufferPointer, SocketAddress) -> Void)? = nil) throws(SystemError) {
-        try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+        guard let parallelOpen else {
+            try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
+                if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
+                handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
+            }
+            return
+        }
+        // With crypto threads: a batch's data messages are checked in order, decrypted together,
+        // then finished and delivered in order; everything else is handled as it comes.
+        try io.receiveAll(oversized: { drops.record(.oversized) }, batchDone: {
+            guard !pendingOpens.isEmpty else { return }
+            parallelOpen.workers.run(parallelOpen.queue)
+            for p in pendingOpens {
+                let action = peers[Int(p.id)].link.finishOpen(p.pending, queue: parallelOpen.queue, now: now)
+                opened(action, id: p.id, type: WireMessage.transportData, how: p.how, out: p.out, count: p.count,
+                       now: now) { plaintext, id, _ in deliver(plaintext, id) }
+            }
+            pendingOpens.removeAll(keepingCapacity: true)
+            parallelOpen.queue.removeAll()
+        }) { bytes, sender in
             if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
-            handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
+            guard case .success(WireMessage.transportData) = WireMessage.classify(bytes) else {
+                handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
+                return
+            }
+            beginOpen(bytes, from: sender(), queue: parallelOpen.queue, now: now) { plaintext, id, _ in deliver(plaintext, id) }
+        }
+    }
+
+    /// With crypto threads: each received batch's decryptions, and the data messages waiting for them.
+    private var parallelOpen: (queue: CryptoQueue, workers: CryptoWorkers)?
+    private var pendingOpens: [(pending: PendingOpen, id: PortID, how: Arrival, out: UnsafeMutableRawBufferPointer, count: Int)] = []
+
+    /// Spreads encryption (of everything sent through `send`) and decryption (of datagrams read
+    /// by `receiveAll`) over `workers`' threads; nothing changes with one thread.
+    public func useCryptoWorkers(_ workers: CryptoWorkers) {
+        guard workers.threads > 1 else { return }
+        io.parallelSeal = (CryptoQueue(), workers)
+        parallelOpen = (CryptoQueue(), workers)
+        pendingOpens.reserveCapacity(1_024)
+    }
+
+    /// First half of a data message with crypto threads: its peer by receiver index, its checks,
+    /// its decryption queued (anything the link handles at once is finished here).
+    private func beginOpen(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, queue: CryptoQueue, now: Nanoseconds,
+                           deliver: (UnsafeRawBufferPointer, PortID, Arrival) -> Void) {
+        guard let id = directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) else {
+            drops.record(.unknownReceiverIndex); return
+        }
+        let out = WireMessage.output(for: bytes, scratch: scratch)
+        switch peers[Int(id)].link.beginOpen(bytes, into: out, now: now, queue: queue) {
+        case .queued(let pending): pendingOpens.append((pending, id, .direct(sender), out, bytes.count))
+        case .done(let action):
+            opened(action, id: id, type: WireMessage.transportData, how: .direct(sender), out: out, count: bytes.count,
+                   now: now, deliver: deliver)
         }
     }
 
@@ -174,15 +226,22 @@ public final class PeerHub {
         if let expected, expected != id { drops.record(.relayOriginMismatch); return }
         let out = WireMessage.output(for: bytes, scratch: scratch)
         let how = arrival ?? .direct(sender())
-        switch peers[Int(id)].link.open(bytes, into: out, now: now) {
+        opened(peers[Int(id)].link.open(bytes, into: out, now: now), id: id, type: type, how: how, out: out, count: bytes.count,
+               now: now, deliver: deliver)
+    }
+
+    /// What follows opening a datagram of `type` from peer `id`: counts, roaming, replies, delivery.
+    private func opened(_ action: LinkAction, id: PortID, type: UInt8, how: Arrival, out: UnsafeMutableRawBufferPointer,
+                        count: Int, now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID, Arrival) -> Void) {
+        switch action {
         case .none:
             if type == WireMessage.response { handshakes &+= 1 }
             // A cookie reply is not proof that the peer is at that address: it moves nothing.
-            if type != WireMessage.cookieReply { authenticated(id, how, bytes: bytes.count, now: now) }
+            if type != WireMessage.cookieReply { authenticated(id, how, bytes: count, now: now) }
         case .drop(let reason): drops.record(reason); return
         case .send(let n):
             if type == WireMessage.initiation { handshakes &+= 1 }
-            authenticated(id, how, bytes: bytes.count, now: now)
+            authenticated(id, how, bytes: count, now: now)
             let reply = UnsafeRawBufferPointer(rebasing: out[0..<n])
             if let endpoint = peers[Int(id)].endpoint {
                 io.enqueue(reply, to: endpoint, relay: wrap(id))
@@ -190,7 +249,7 @@ public final class PeerHub {
                 io.enqueue(reply, to: a)
             }
         case .deliver(let n):
-            authenticated(id, how, bytes: bytes.count, now: now)
+            authenticated(id, how, bytes: count, now: now)
             if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n]), id, how) }
         }
         drain(id, now: now)

@@ -324,7 +324,8 @@ random_transfer_check() {
 }
 check "5 MB a -> b through the relay, SHA-256 matches, the switch's relay a -> b bytes grow" random_transfer_check
 
-# 8. --relay-all: everything goes through the switch, even where a direct path would work.
+# 8. --relay-all: everything goes through the switch, even where a direct path would work; the
+# switch decrypts and re-encrypts every frame on 4 crypto threads.
 # a's status shows b with path "switch"; or, as docs/DIRECT-PATHS.md has it (the welcome offers no
 # directory, so a port learns no members), lists no b at all and has a mode other than direct paths.
 via_switch() { # PORT MEMBER
@@ -335,7 +336,7 @@ via_switch() { # PORT MEMBER
 relay_all_check() {
     nat_setup ra; nat_setup rb
     stop switch
-    start_switch --relay-all || return 1
+    start_switch --relay-all --threads 4 || return 1
     stop port-a; stop port-b
     start_port a 11; start_port b 12
     wait_until 20 registered a b || return 1
@@ -353,12 +354,13 @@ check "--relay-all: a's status shows b via the switch, and it stays so" relay_al
 relay_all_transfer_check() {
     local b0 b1
     b0=$(sw_udp bytes)
-    transfer a b 198.51.100.12 2 || return 1
+    transfer a b 198.51.100.12 8 || return 1
     b1=$(sw_udp bytes)
-    echo "switch received $((b1 - b0)) bytes from the NATs during the 2 MB transfer (expect >= 2097152)"
-    [ $((b1 - b0)) -ge 2097152 ]
+    echo "switch received $((b1 - b0)) bytes from the NATs during the 8 MB transfer (expect >= 8388608)"
+    grep -q "4 crypto thread(s)" "$WORK/switch.log" || { echo "the switch did not start 4 crypto threads"; return 1; }
+    [ $((b1 - b0)) -ge 8388608 ]
 }
-check "--relay-all: 2 MB a -> b through the switch, SHA-256 matches, all of it seen at the switch" relay_all_transfer_check
+check "--relay-all, 4 crypto threads: 8 MB a -> b through the switch, SHA-256 matches, all of it seen at the switch" relay_all_transfer_check
 
 # A new feature's failures are easier to read with the daemons' last words (the logs go with $WORK).
 if [ "$FAILED" -gt 0 ]; then

@@ -52,12 +52,16 @@ struct SwitchCommand: ParsableCommand {
                              discussion: "For operators who must see or filter all traffic at one place; costs the switch a decryption and an encryption per frame and halves throughput."))
     var relayAll = false
 
+    @Option(help: "Threads that encrypt and decrypt, the event loop's included; 1 keeps all on the event loop (default: \(CryptoWorkers.defaultThreads) on this machine). Only frames the switch itself decrypts use them (--relay-all, floods); blind relaying needs no crypto.")
+    var threads: Int?
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
         guard macAging > 0, maxMacsPerPort > 0, (maxMacs ?? 1) > 0, macMoveHold >= 0 else {
             throw ValidationError("--mac-aging, --max-macs-per-port and --max-macs must be positive")
         }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
         guard keepalive > 0, silenceTimeout > keepalive, silenceTimeout < 65536 else {
             throw ValidationError("--silence-timeout must be larger than --keepalive (seconds)")
         }
@@ -89,10 +93,13 @@ struct SwitchCommand: ParsableCommand {
                 directPaths: !relayAll)
             let directory = WireGuardPeerDirectory(privateKey: key, peers: list)
             let pins = list.enumerated().flatMap { i, port in port.macs.map { ($0, PortID(i)) } }
-            let node = SwitchNode(settings: settings, hub: PeerHub(directory: directory, socket: socket, logger: logger),
-                                  pins: pins, logger: logger)
+            let hub = PeerHub(directory: directory, socket: socket, logger: logger)
+            let workers = CryptoWorkers(threads: threads ?? CryptoWorkers.defaultThreads)
+            defer { workers.stop() }
+            hub.useCryptoWorkers(workers)
+            let node = SwitchNode(settings: settings, hub: hub, pins: pins, logger: logger)
             let shown = socket.localAddress.description
-            logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64)")
+            logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
                 signals: signals, control: control, logger: logger,
