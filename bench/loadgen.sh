@@ -1,14 +1,19 @@
 #!/bin/sh
-# Builds bench/swift's lanyard-loadgen (release) and runs it against the release `lanyard switch`:
-# N simulated ports on 127.0.0.1, handshakes/s, switch memory per port, frames/s relayed.
-# Needs root (the switch's control socket lives in /run/lanyard): sudo bench/loadgen.sh
+# Builds bench/swift's lanyard-loadgen (release) and runs it against the release `lanyard switch`
+# in a network namespace of its own: N simulated ports, handshakes/s, switch memory per port,
+# frames/s relayed, optionally with churn. Needs root (ip netns; the switch's control socket lives
+# in /run/lanyard): sudo bench/loadgen.sh
 #
 #   bench/loadgen.sh [--jobs J] [--build-lanyard] [lanyard-loadgen options...]
 #
 # --jobs J         parallel build jobs (default 1: the machine is shared)
 # --build-lanyard  also `swift build -c release` the main package first
-# Every other option goes to lanyard-loadgen (--ports N, --seconds T, --lanyard PATH, ...;
-# `--help` lists them). LANYARD=path picks the switch binary as --lanyard does.
+# Every other option goes to lanyard-loadgen (--ports N, --seconds T, --churn PERCENT,
+# --lanyard PATH, ...; `--help` lists them). LANYARD=path picks the switch binary as --lanyard does.
+#
+# The namespace lanyard-lg-<pid> holds only `lo`, with documentation addresses: the switch at
+# 2001:db8:5::1, and 2001:db8:100::/40 routed to lo as AnyIP, so that every simulated port sends
+# from an address (a /64) of its own. It is deleted on every exit, Ctrl-C included.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -21,9 +26,42 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
+help=0
+for arg in "$@"; do
+    case "$arg" in -h|--help) help=1 ;; esac
+done
+if [ "$help" = 0 ] && [ "$(id -u)" != 0 ]; then
+    echo "bench/loadgen.sh: needs root (network namespace, /run/lanyard): sudo $0 $*" >&2
+    exit 1
+fi
 if [ "$build_lanyard" = 1 ]; then
     (cd "$root" && swift build -c release -j "$jobs")
 fi
 "$here/swift/gen-sources.sh"
 (cd "$here/swift" && swift build -c release -j "$jobs" --scratch-path .build --product lanyard-loadgen)
-exec "$here/swift/.build/release/lanyard-loadgen" --lanyard "${LANYARD:-$root/.build/release/lanyard}" "$@"
+if [ "$help" = 1 ]; then exec "$here/swift/.build/release/lanyard-loadgen" --help; fi
+
+ns="lanyard-lg-$$"
+child=""
+cleanup() {
+    # The generator stops its switch itself; wait for it (it is bounded: 5 s to stop the switch).
+    if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
+    ip netns delete "$ns" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" -6 address add 2001:db8:5::1/128 dev lo nodad
+ip -n "$ns" -6 route add local 2001:db8:100::/40 dev lo
+
+# In the background so that a signal reaches the traps at once (a foreground child would delay
+# them until it exits); the generator catches INT/TERM/HUP itself and cleans up.
+ip netns exec "$ns" "$here/swift/.build/release/lanyard-loadgen" --lanyard "${LANYARD:-$root/.build/release/lanyard}" "$@" &
+child=$!
+status=0
+wait "$child" || status=$?
+child=""
+exit "$status"

@@ -40,9 +40,12 @@ let package = Package(
         // `valgrind --tool=callgrind` (bench/instructions.sh): instructions per packet, by function.
         .executableTarget(name: "lanyard-datapath", dependencies: ["LanyardCore", "LanyardWireGuard", "BenchSupport"],
                           path: "Sources/lanyard-datapath", swiftSettings: fast),
-        // Load generator: N simulated ports against a real `lanyard switch` on loopback.
+        // Load generator: N simulated ports against a real `lanyard switch`, in the network
+        // namespace bench/loadgen.sh makes (documentation addresses, one /64 per port).
+        .target(name: "CLanyardLinux", path: ".gen/CLanyardLinux"),
         .target(name: "CLoadgenEpoll", path: "Sources/CLoadgenEpoll"),
-        .executableTarget(name: "lanyard-loadgen", dependencies: ["LanyardCore", "LanyardWireGuard", "CLoadgenEpoll"],
+        .executableTarget(name: "lanyard-loadgen",
+                          dependencies: ["LanyardCore", "LanyardWireGuard", "CLanyardLinux", "CLoadgenEpoll"],
                           path: "Sources/lanyard-loadgen"),
     ],
     swiftLanguageModes: [.v6]

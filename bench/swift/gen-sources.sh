@@ -1,6 +1,7 @@
 #!/bin/sh
 # Copies the main package's library sources into bench/swift/.gen/ (git-ignored), or into the
-# folder given as the first argument (fuzz/ uses it for fuzz/.gen).
+# folder given as the first argument (fuzz/ uses it for fuzz/.gen). CLanyardLinux (batched UDP
+# calls with IPV6_PKTINFO, signalfd) is for the load generator.
 # SwiftPM refuses targets whose path is outside the package root, and the main package exports
 # no library products, so the benchmark package compiles these copies. Run before every build
 # (bench/loadgen.sh does); the copies are never committed.
@@ -9,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 dest=${1:-$here/.gen}
 mkdir -p "$dest"
-for target in CLanyardCrypto LanyardWireGuard LanyardCore; do
+for target in CLanyardCrypto CLanyardLinux LanyardWireGuard LanyardCore; do
     rm -rf "$dest/$target.tmp"
     cp -R "$root/Sources/$target" "$dest/$target.tmp"
     # Replace only when something changed, so incremental builds stay incremental.

@@ -1,241 +1,246 @@
-import CLoadgenEpoll
 import Glibc
 import LanyardCore
 import LanyardWireGuard
 
-/// Drives all simulated ports from one thread with epoll(7): a wait costs what is ready, not the
-/// number of ports (poll(2) over 10,000 sockets made the generator, not the switch, the limit).
+/// Drives all simulated ports from one thread: a few shared sockets (`PortSockets`) watched by
+/// epoll, datagrams sent and received in batches, each reply handed to the port it was addressed
+/// to. The phases are in extensions (join, frames, churn, directory); this file holds what they
+/// share.
 final class Generator {
     let ports: [SimulatedPort]
+    let switchKey: PublicKey
+    let allocator: IndexAllocator
+    let sockets: PortSockets
+    let poller: Poller
+    let outbox: Outbox
+    private let inbox = Inbox()
     let buffers = Buffers()
-    private let epoll: Int32
-    private var events = [epoll_event](repeating: epoll_event(), count: 1024)
-    private let hello = LanyardMessage.encode(.hello)
+    let hello = LanyardMessage.encode(.hello)
+    let bye = LanyardMessage.encode(.bye)
+    /// The interval the switch's welcome asks keepalives at.
+    private(set) var keepaliveInterval = Timestamp.Duration.seconds(5)
+    /// Bytes of each frame of the frame phase (also the rejoined ports' first frame).
+    var frameBytes = 1000
+    private var lastHousekeeping = Timestamp(nanoseconds: 0)
 
-    // Phase 1 counters.
-    private(set) var handshakesCompleted = 0
-    private(set) var lastHandshakeAt = Timestamp(nanoseconds: 0)
-    private(set) var registered = 0
-    private(set) var lastRegistrationAt = Timestamp(nanoseconds: 0)
-    private(set) var failed = 0
-    private(set) var cookieReplies = 0
-    private(set) var refused = 0
-    // Phase 2 counters.
-    private(set) var framesSent = 0
-    private(set) var sendFailures = 0
+    var join = JoinCounters()
+    var traffic = TrafficCounters()
+    var churn = ChurnCounters()
+    var directory = DirectoryCounters()
 
-    init(ports: [SimulatedPort]) {
+    init(ports: [SimulatedPort], switchKey: PublicKey, allocator: IndexAllocator, sockets: PortSockets,
+         poller: Poller, switchPort: UInt16) {
         self.ports = ports
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        precondition(epoll >= 0, "epoll_create1 failed")
-        for (i, port) in ports.enumerated() {
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue
-            event.data.u64 = UInt64(i)
-            precondition(epoll_ctl(epoll, EPOLL_CTL_ADD, port.socket.fd, &event) == 0, "epoll_ctl failed")
-        }
+        self.switchKey = switchKey
+        self.allocator = allocator
+        self.sockets = sockets
+        self.poller = poller
+        outbox = Outbox(switchAddress: AddressPlan.switchSocketAddress(port: switchPort))
+        for (i, fd) in sockets.descriptors.enumerated() { poller.add(fd, tag: i) }
     }
 
-    deinit { close(epoll) }
+    /// Whether a termination signal arrived (every phase stops soon after).
+    var interrupted: Bool { poller.interrupted }
 
-    /// Unicast frames delivered to their addressee, over all ports.
-    var unicastReceived: Int { ports.reduce(0) { $0 + $1.unicastReceived } }
-    /// Other frames delivered (floods), over all ports.
-    var otherFramesReceived: Int { ports.reduce(0) { $0 + $1.otherFramesReceived } }
+    /// Registered ports whose partner is registered too.
+    var pairedPorts: [SimulatedPort] { ports.filter { $0.state == .registered && ports[$0.partner].state == .registered } }
 
-    // MARK: Phase 1
+    // MARK: Sending
 
-    /// Handshakes (`window` at most in flight) and hello/welcome for every port, until all are
-    /// registered or failed, or `timeout` seconds pass. Returns the start time.
-    func join(window: Int, timeout: Double) -> Timestamp {
-        let start = Clock.now()
-        let deadline = start.adding(.init(nanoseconds: UInt64(timeout * 1e9)))
-        var next = 0
-        var inFlight = 0
-        var lastSweep = start
-        while registered + failed < ports.count {
-            var now = Clock.now()
-            if now >= deadline { break }
-            while inFlight < window && next < ports.count {
-                begin(ports[next], now: now)
-                next += 1
-                inFlight += 1
-            }
-            let before = registered + failed
-            pollOnce(timeoutMilliseconds: 5)
-            inFlight -= (registered + failed) - before
-            now = Clock.now()
-            if now.since(lastSweep) >= .milliseconds(100) {
-                lastSweep = now
-                inFlight -= retryStalled(now: now)
-            }
-        }
-        return start
-    }
-
-    /// Queues a hello (sent as the session's confirmation) and sends the initiation it triggers.
-    private func begin(_ port: SimulatedPort, now: Timestamp) {
+    /// Queues a handshake for `port` with a hello behind it (sent as the session's confirmation).
+    func begin(_ port: SimulatedPort, now: Timestamp) {
         port.state = .handshaking
         port.attempts = 1
         port.lastAttemptAt = now
-        let result = hello.withUnsafeBytes { port.peer.encapsulate(plaintext: $0, into: buffers.output, now: now) }
-        if case .writeToNetwork(let count) = result { send(port, count) }
+        hello.withUnsafeBytes { _ = send($0, from: port, now: now) }
     }
 
-    /// Retries ports with no answer for a second; gives up after 5 attempts. Returns how many failed.
-    private func retryStalled(now: Timestamp) -> Int {
-        var newlyFailed = 0
-        for port in ports where port.isJoining && now.since(port.lastAttemptAt) >= .seconds(1) {
-            guard port.attempts < 5 else {
-                port.state = .failed
-                failed += 1
-                newlyFailed += 1
-                continue
-            }
-            port.attempts += 1
-            port.lastAttemptAt = now
-            if port.state == .handshaking {
-                if case .writeToNetwork(let count) = port.peer.initiateHandshake(into: buffers.output, now: now) {
-                    send(port, count)
-                }
-            } else {
-                sendPlaintext(hello.count, from: port, now: now, copyingFrom: hello)
-            }
-        }
-        return newlyFailed
-    }
-
-    // MARK: Phase 2
-
-    /// Each registered port sends one frame so the switch learns its MAC: self-addressed (learned,
-    /// then dropped, no flood) or broadcast. Then drains answers for `settle` seconds.
-    func learnMACs(broadcast: Bool, frameBytes: Int, settle: Double) {
-        for port in ports where port.state == .registered {
-            let count = buffers.writeFrame(from: port.mac, to: broadcast ? .broadcast : port.mac, frameBytes: frameBytes)
-            sendPlaintext(count, from: port, now: Clock.now())
-        }
-        drain(seconds: settle)
-    }
-
-    /// Port 2k and 2k+1 send frames to each other's MAC for `seconds`, keeping at most `window`
-    /// frames sent but not yet received. Returns the unicast frames received in that time.
-    func exchangeFrames(seconds: Double, frameBytes: Int, window: Int) -> Int {
-        let senders = ports.indices.filter { i in
-            ports[i].state == .registered && ports[i ^ 1].state == .registered
-        }
-        guard !senders.isEmpty else { return 0 }
-        let baseline = unicastReceived
-        var received = baseline
-        var outstanding = 0
-        var cursor = 0
-        let end = Clock.now().adding(.init(nanoseconds: UInt64(seconds * 1e9)))
-        while true {
-            let now = Clock.now()
-            if now >= end { break }
-            var burst = min(32, window - outstanding)
-            while burst > 0 {
-                let port = ports[senders[cursor]]
-                cursor = (cursor + 1) % senders.count
-                let count = buffers.writeFrame(from: port.mac, to: ports[port.index ^ 1].mac, frameBytes: frameBytes)
-                if sendPlaintext(count, from: port, now: now) { framesSent += 1; outstanding += 1 }
-                burst -= 1
-            }
-            let ready = pollOnce(timeoutMilliseconds: outstanding >= window ? 2 : 0)
-            let total = unicastReceived
-            outstanding = max(0, outstanding - (total - received))
-            received = total
-            // Nothing came back for 2 ms with a full window: count the rest as lost, go on.
-            if ready == 0 && outstanding >= window { outstanding = 0 }
-        }
-        return received - baseline
-    }
-
-    /// Handles arrivals until `seconds` pass.
-    func drain(seconds: Double) {
-        let end = Clock.now().adding(.init(nanoseconds: UInt64(seconds * 1e9)))
-        while Clock.now() < end { pollOnce(timeoutMilliseconds: 10) }
-    }
-
-    // MARK: I/O
-
-    /// One wait for readable sockets, handling whatever arrived. Returns how many were readable.
+    /// Seals `plaintext` for `port` (or starts its handshake, holding the plaintext) and queues
+    /// the result. False if nothing went out.
     @discardableResult
-    private func pollOnce(timeoutMilliseconds: Int32) -> Int {
-        let ready = events.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Int32($0.count), timeoutMilliseconds) }
-        guard ready > 0 else { return 0 }
-        for k in 0..<Int(ready) { receiveAll(ports[Int(events[k].data.u64)]) }
-        return Int(ready)
+    func send(_ plaintext: UnsafeRawBufferPointer, from port: SimulatedPort, now: Timestamp) -> Bool {
+        commit(port.peer.encapsulate(plaintext: plaintext, into: outbox.reserve(), now: now), from: port, now: now)
     }
 
-    /// Reads and handles every datagram waiting on `port`'s socket.
-    private func receiveAll(_ port: SimulatedPort) {
-        while let n = port.socket.receive(into: buffers.receive) {
+    /// Writes a frame of `frameBytes` from `port` to `destination` in place and queues it sealed:
+    /// on the port's direct session with its partner once it has one, else to the switch (only
+    /// that session needs keepalives, so only it moves `lastSentAt`).
+    @discardableResult
+    func sendFrame(from port: SimulatedPort, to destination: MACAddress, frameBytes: Int, now: Timestamp) -> Bool {
+        let direct = port.link.flatMap { $0.isDirect ? $0 : nil }
+        let slot = outbox.reserve()
+        let body = UnsafeMutableRawBufferPointer(rebasing: slot[MessageLayout.transportHeaderSize...])
+        let count = Buffers.writeFrame(from: port.mac, to: destination, frameBytes: frameBytes, into: body)
+        // Sealed in place: the plaintext already sits where the ciphertext goes.
+        let plaintext = UnsafeRawBufferPointer(rebasing: body[0..<count])
+        guard let direct else { return commit(port.peer.encapsulate(plaintext: plaintext, into: slot, now: now), from: port, now: now) }
+        guard case .writeToNetwork(let n) = direct.peer.encapsulate(plaintext: plaintext, into: slot, now: now) else { return false }
+        outbox.commit(n, fromPort: port.index, socket: port.socket, to: direct.endpoint)
+        return true
+    }
+
+    /// Queues the outbox's reserved buffer (for the switch) if `result` says it holds a datagram.
+    @discardableResult
+    func commit(_ result: PeerResult, from port: SimulatedPort, now: Timestamp) -> Bool {
+        guard case .writeToNetwork(let count) = result else { return false }
+        outbox.commit(count, fromPort: port.index, socket: port.socket)
+        port.lastSentAt = now
+        return true
+    }
+
+    // MARK: Receiving
+
+    /// Sends what is queued, waits at most `milliseconds` for replies, handles them and sends
+    /// what that produced. Returns how many sockets were readable.
+    @discardableResult
+    func pump(milliseconds: Int32) -> Int {
+        outbox.flush()
+        let ready = poller.wait(milliseconds: milliseconds) { receive(onSocket: $0) }
+        outbox.flush()
+        return ready
+    }
+
+    /// Handles up to 4 batches from one socket (the rest waits for the next round, so that one
+    /// busy socket does not starve the others).
+    private func receive(onSocket i: Int) {
+        let fd = sockets.descriptors[i]
+        for _ in 0..<4 {
+            let n = inbox.receive(from: fd)
             let now = Clock.now()
-            let datagram = UnsafeRawBufferPointer(rebasing: buffers.receive[0..<n])
-            let isCookieReply = n == MessageLayout.cookieReplySize && datagram[0] == 3
-            switch port.peer.decapsulate(datagram: datagram, into: buffers.output, now: now) {
-            case .writeToNetwork(let count):
-                // A response: the queued hello went out sealed as the confirmation.
-                send(port, count)
-                if port.state == .handshaking {
-                    port.state = .awaitingWelcome
-                    handshakesCompleted += 1
-                    lastHandshakeAt = now
+            for k in 0..<n {
+                let (bytes, index, sender) = inbox.datagram(k)
+                guard let bytes, let index, index < ports.count else { traffic.strays += 1; continue }
+                let port = ports[index]
+                if sender != nil {
+                    handleOnLink(bytes, for: port, from: inbox.senderAddress(k), now: now)
+                } else if RelayHeader.isRelay(bytes) {
+                    relayed(bytes, for: port, now: now)
+                } else {
+                    handle(bytes, for: port, now: now)
                 }
-                while port.peer.hasQueuedPackets,
-                      case .writeToNetwork(let more) = port.peer.dequeue(into: buffers.output, now: now) {
-                    send(port, more)
-                }
-            case .writeToTunnel(let count):
-                handlePlaintext(UnsafeRawBufferPointer(rebasing: buffers.output[0..<count]), on: port, now: now)
-            case .done:
-                if isCookieReply && port.state == .handshaking {
-                    // The switch is under load: resend the initiation, now with mac2.
-                    cookieReplies += 1
-                    if case .writeToNetwork(let count) = port.peer.initiateHandshake(into: buffers.output, now: now) {
-                        send(port, count)
-                    }
-                }
-            case .error:
-                refused += 1
             }
+            if n < Inbox.capacity { break }
         }
     }
 
+    /// A datagram from the switch on the port's own session with it.
+    private func handle(_ datagram: UnsafeRawBufferPointer, for port: SimulatedPort, now: Timestamp) {
+        let isCookieReply = datagram.count == MessageLayout.cookieReplySize && datagram[0] == MessageType.cookieReply.rawValue
+        switch port.peer.decapsulate(datagram: datagram, into: buffers.output, now: now) {
+        case .writeToNetwork(let count):
+            // A response: the queued hello went out sealed as the confirmation.
+            outbox.enqueue(UnsafeRawBufferPointer(rebasing: buffers.output[0..<count]), fromPort: port.index, socket: port.socket)
+            port.lastSentAt = now
+            if port.state == .handshaking {
+                port.state = .awaitingWelcome
+                if port.rejoinStartedAt == nil {
+                    join.handshakesCompleted += 1
+                    join.lastHandshakeAt = now
+                }
+            }
+            while port.peer.hasQueuedPackets, commit(port.peer.dequeue(into: outbox.reserve(), now: now), from: port, now: now) {}
+        case .writeToTunnel(let count):
+            handlePlaintext(UnsafeRawBufferPointer(rebasing: buffers.output[0..<count]), on: port, now: now)
+        case .done:
+            if isCookieReply && port.state == .handshaking {
+                // The switch is under load: resend the initiation, now with mac2.
+                join.cookieReplies += 1
+                commit(port.peer.initiateHandshake(into: outbox.reserve(), now: now), from: port, now: now)
+            }
+        case .error:
+            if port.hasChurned { traffic.stale += 1 } else { traffic.refused += 1 }
+        }
+    }
+
+    /// A Lanyard message from the switch: welcome, a switched frame, or a member's description.
     private func handlePlaintext(_ plaintext: UnsafeRawBufferPointer, on port: SimulatedPort, now: Timestamp) {
         guard let header = try? LanyardMessage.parse(plaintext) else { return }
         switch header.kind {
         case .welcome:
-            if port.state == .awaitingWelcome || port.state == .handshaking {
-                port.state = .registered
-                registered += 1
-                lastRegistrationAt = now
+            guard port.isJoining else { return }
+            port.state = .registered
+            if let welcome = try? LanyardMessage.Welcome(parsing: UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])) {
+                keepaliveInterval = .seconds(UInt64(welcome.keepaliveSeconds))
+                port.memberID = welcome.directory?.memberID
+                port.relay = welcome.directory.map { RelayTagger(key: $0.relayKey) }
+            }
+            if port.rejoinStartedAt != nil {
+                rejoined(port, now: now)
+            } else {
+                join.registered += 1
+                join.lastRegistrationAt = now
             }
         case .frame:
-            let body = header.bodyRange
-            guard body.count >= 14 else { return }
-            let destination = MACAddress(bytes: plaintext, offset: body.lowerBound)
-            if destination == port.mac { port.unicastReceived += 1 } else { port.otherFramesReceived += 1 }
+            frameArrived(UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange]), at: port)
+        case .member:
+            guard let info = try? MemberInfo(parsing: UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])) else { return }
+            introduced(info, to: port, now: now)
         default:
             break
         }
     }
 
-    /// Seals `buffers.plaintext[0..<count]` (or `copyingFrom`, if given) for `port` and sends it.
-    @discardableResult
-    private func sendPlaintext(_ count: Int, from port: SimulatedPort, now: Timestamp, copyingFrom bytes: [UInt8]? = nil) -> Bool {
-        if let bytes { buffers.plaintext.copyBytes(from: bytes) }
-        let plaintext = UnsafeRawBufferPointer(rebasing: buffers.plaintext[0..<count])
-        guard case .writeToNetwork(let sealed) = port.peer.encapsulate(plaintext: plaintext, into: buffers.output, now: now) else {
-            return false
+    /// Counts a frame that reached `port` (from the switch or on a direct session).
+    func frameArrived(_ frame: UnsafeRawBufferPointer, at port: SimulatedPort) {
+        guard frame.count >= 14 else { return }
+        guard MACAddress(bytes: frame, offset: 0) == port.mac else {
+            traffic.otherFramesReceived += 1
+            return
         }
-        return send(port, sealed)
+        traffic.unicastReceived += 1
+        port.framesReceived += 1
+        if !port.isSending { partnerReturned(port, source: MACAddress(bytes: frame, offset: 6)) }
     }
 
-    @discardableResult
-    private func send(_ port: SimulatedPort, _ count: Int) -> Bool {
-        let ok = port.socket.send(UnsafeRawBufferPointer(rebasing: buffers.output[0..<count]))
-        if !ok { sendFailures += 1 }
-        return ok
+    // MARK: Timers
+
+    /// Every 100 ms: retries ports with no answer for a second (5 attempts, then they fail), and
+    /// sends a keepalive for registered ports silent for a keepalive interval, so the switch does
+    /// not drop them (its silence timeout) while they wait for the next phase.
+    func housekeeping(now: Timestamp) {
+        guard now.since(lastHousekeeping) >= .milliseconds(100) else { return }
+        lastHousekeeping = now
+        for port in ports {
+            if port.state == .registered {
+                if now.since(port.lastSentAt) >= keepaliveInterval,
+                   send(UnsafeRawBufferPointer(start: nil, count: 0), from: port, now: now) {
+                    traffic.keepalivesSent += 1
+                }
+                if port.isMeetingPartner { directoryTimers(port, now: now) }
+            } else if port.isJoining && now.since(port.lastAttemptAt) >= .seconds(1) {
+                retry(port, now: now)
+            }
+        }
+    }
+
+    private func retry(_ port: SimulatedPort, now: Timestamp) {
+        guard port.attempts < 5 else {
+            port.state = .failed
+            if port.rejoinStartedAt != nil {
+                port.rejoinStartedAt = nil
+                churn.rejoinFailed += 1
+            } else {
+                join.failed += 1
+            }
+            return
+        }
+        port.attempts += 1
+        port.lastAttemptAt = now
+        if port.state == .handshaking {
+            commit(port.peer.initiateHandshake(into: outbox.reserve(), now: now), from: port, now: now)
+        } else {
+            hello.withUnsafeBytes { _ = send($0, from: port, now: now) }
+        }
+    }
+
+    /// Handles arrivals (and timers) until `seconds` pass.
+    func drain(seconds: Double) {
+        let end = Clock.now().adding(.init(nanoseconds: UInt64(seconds * 1e9)))
+        while !interrupted {
+            let now = Clock.now()
+            if now >= end { break }
+            housekeeping(now: now)
+            pump(milliseconds: 10)
+        }
     }
 }

@@ -1,5 +1,16 @@
 /// Command-line options of `lanyard-loadgen`.
 struct Options {
+    /// What phase 2 does.
+    enum Scenario: String {
+        /// Pairs of ports exchange frames through the switch (its fabric decrypts and re-encrypts each).
+        case relay
+        /// Pairs ask the switch about each other (`lookup` → `member`) and exchange frames directly.
+        case directory
+    }
+
+    /// Most ports: far below what the address plan holds; the join's time limit grows with it.
+    static let maxPorts = 50_000
+
     /// Simulated ports.
     var ports = 1000
     /// Seconds of frame traffic in phase 2.
@@ -15,14 +26,21 @@ struct Options {
     /// Learn MACs with one broadcast frame per port (flooded to every port) instead of a
     /// self-addressed frame (learned, then dropped by the switch: no flood).
     var broadcastLearning = false
+    /// Percent of the ports that leave and rejoin per second in phase 2 (0: none).
+    var churn = 0.0
+    var scenario = Scenario.relay
 
     static let usage = """
     usage: lanyard-loadgen [--ports N] [--seconds T] [--lanyard PATH] [--frame-bytes B]
                            [--handshake-window W] [--frame-window W] [--broadcast-learning]
+                           [--churn PERCENT] [--scenario relay|directory]
 
-    Starts `lanyard switch` on 127.0.0.1 and simulates N authenticated ports against it:
-    handshakes + hello/welcome, then frames between pairs of ports for T seconds. Needs root
-    (the switch's control socket lives in /run/lanyard).
+    Run it through bench/loadgen.sh, which makes the network namespace it needs (the switch at
+    [2001:db8:5::1] on lo, every port's /64 in 2001:db8:100::/40 routed to lo) and deletes it after.
+    Starts `lanyard switch` there and simulates N authenticated ports against it: handshakes +
+    hello/welcome, then frames between pairs of ports for T seconds, optionally with PERCENT of
+    the ports per second leaving (bye) and rejoining with a fresh session. Needs root (the
+    switch's control socket lives in /run/lanyard).
     """
 
     /// Parses `arguments` (without the program name); nil after printing why on a bad argument.
@@ -35,7 +53,7 @@ struct Options {
             guard let value = rest.popFirst() else { return fail("\(flag) needs a value") }
             switch flag {
             case "--ports":
-                guard let n = Int(value), n >= 2, n <= 20_000 else { return fail("--ports must be 2...20000") }
+                guard let n = Int(value), n >= 2, n <= maxPorts else { return fail("--ports must be 2...\(maxPorts)") }
                 options.ports = n - n % 2
             case "--seconds":
                 guard let t = Double(value), t > 0, t <= 60 else { return fail("--seconds must be in (0, 60]") }
@@ -50,9 +68,16 @@ struct Options {
             case "--frame-window":
                 guard let w = Int(value), w > 0 else { return fail("--frame-window must be positive") }
                 options.frameWindow = w
+            case "--churn":
+                guard let p = Double(value), p >= 0, p <= 100 else { return fail("--churn must be 0...100 (percent per second)") }
+                options.churn = p
+            case "--scenario":
+                guard let s = Scenario(rawValue: value) else { return fail("--scenario must be relay or directory") }
+                options.scenario = s
             default: return fail("unknown option \(flag)")
             }
         }
+        if options.scenario == .directory && options.churn > 0 { return fail("--churn applies to the relay scenario only") }
         return options
     }
 

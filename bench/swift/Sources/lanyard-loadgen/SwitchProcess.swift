@@ -2,8 +2,9 @@ import Foundation
 import Glibc
 import LanyardWireGuard
 
-/// A `lanyard switch` child process on 127.0.0.1 with its key and ports files in a temporary
-/// folder. `stop()` sends SIGTERM (SIGKILL after 5 s) and deletes the folder.
+/// A `lanyard switch` child process on [2001:db8:5::1]:port (in the generator's network
+/// namespace) with its key and ports files in a temporary folder. `stop()` sends SIGTERM
+/// (SIGKILL after 5 s) and deletes the folder.
 final class SwitchProcess {
     let process = Process()
     let directory: String
@@ -11,8 +12,9 @@ final class SwitchProcess {
     let name: String
 
     /// Writes the switch's private key (mode 600) and a ports file listing `ports`, then starts
-    /// `binary` listening on 127.0.0.1:`port`.
-    init(binary: String, key: PrivateKey, ports: [PublicKey], port: UInt16) throws {
+    /// `binary` listening on [`AddressPlan.switchAddress`]:`port`, with `settings` (more
+    /// `lanyard switch` options) added.
+    init(binary: String, key: PrivateKey, ports: [PublicKey], port: UInt16, settings: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw LoadError("no lanyard binary at \(binary) (build it with `swift build -c release` or pass --lanyard)")
         }
@@ -32,8 +34,8 @@ final class SwitchProcess {
         text.reserveCapacity(ports.count * 80)
         for (i, key) in ports.enumerated() { text += "[Port]\nName = p\(i)\nPublicKey = \(key.base64)\n\n" }
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["switch", "--listen", "127.0.0.1:\(port)", "--private-key", keyPath, "--ports", portsPath,
-                             "--name", name, "--log-level", "warning"]
+        process.arguments = ["switch", "--listen", "[\(AddressPlan.switchAddress)]:\(port)", "--private-key", keyPath,
+                             "--ports", portsPath, "--name", name, "--log-level", "warning"] + settings
         do {
             // Mode 600: lanyard refuses a member file others can read (it may hold preshared keys).
             guard FileManager.default.createFile(atPath: portsPath, contents: Data(text.utf8),
@@ -51,18 +53,28 @@ final class SwitchProcess {
     var pid: Int32 { process.processIdentifier }
 
     /// Waits (at most `timeout` seconds) until the switch's UDP socket is bound, reading
-    /// /proc/net/udp. False if it exited or did not bind in time.
+    /// /proc/net/udp6 (this namespace's). False if it exited or did not bind in time.
     func waitUntilListening(timeout: Double) -> Bool {
-        let needle = String(format: "0100007F:%04X", port)
+        let needle = Self.procNetAddress(AddressPlan.switchSocketAddress(port: port))
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             guard process.isRunning else { return false }
-            if let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8), table.contains(needle) {
+            if let table = try? String(contentsOfFile: "/proc/net/udp6", encoding: .utf8), table.contains(needle) {
                 return true
             }
             usleep(20_000)
         }
         return false
+    }
+
+    /// `address` as /proc/net/udp6 prints a local address: the four 32-bit words of the IPv6
+    /// address in hex as the host stores them, then the port.
+    static func procNetAddress(_ address: sockaddr_in6) -> String {
+        var words = address.sin6_addr
+        let hex = withUnsafeBytes(of: &words) { raw in
+            (0..<4).map { String(format: "%08X", raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }.joined()
+        }
+        return hex + String(format: ":%04X", UInt16(bigEndian: address.sin6_port))
     }
 
     /// Resident memory of the switch (VmRSS in /proc/PID/status), in bytes; nil if unreadable.
@@ -85,10 +97,4 @@ final class SwitchProcess {
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
-}
-
-/// A fatal problem of the load generator, shown to the user.
-struct LoadError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
