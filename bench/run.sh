@@ -210,6 +210,8 @@ dump_logs() { local f; for f in "$WORK"/*.log; do [ -s "$f" ] && { echo "--- $(b
 # ---------------------------------------------------------------------------------------------
 # Measurement.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# machine_busy: jiffies all CPUs spent not idle (user, nice, system, irq, softirq, steal).
+machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 now() { date +%s.%N; }
 rx_bytes() { inns "$NS_HUB" cat /sys/class/net/u0/statistics/rx_bytes; }
 
@@ -233,7 +235,7 @@ measure() {
     local name=$1 group=$2 mtu=$3 note=$4
     local ab=() ba=() ab4=() r out gbps bytes l rtt
     local -A t0 t1 ticks
-    local wall=0 w0 w1 rx0 rx1 hubrx=0 sent=0 hz
+    local wall=0 w0 w1 rx0 rx1 hubrx=0 sent=0 hz busy=0 m0 m1
     hz=$(getconf CLK_TCK)
     for l in "${!PIDS[@]}"; do ticks[$l]=0; done
     start iperf3-server "$NS_B" iperf3 -s -p 5201
@@ -245,9 +247,9 @@ measure() {
     for r in $(seq 1 "$REPEAT"); do
         say "$name: run $r/$REPEAT"
         for l in "${!PIDS[@]}"; do t0[$l]=$(cpu_ticks "${PIDS[$l]}"); done
-        rx0=$(rx_bytes); w0=$(now)
+        rx0=$(rx_bytes); m0=$(machine_busy); w0=$(now)
         out=$(iperf_run "$WORK/$name-ab-$r.json")
-        w1=$(now); rx1=$(rx_bytes)
+        w1=$(now); m1=$(machine_busy); rx1=$(rx_bytes); busy=$((busy + m1 - m0))
         for l in "${!PIDS[@]}"; do t1[$l]=$(cpu_ticks "${PIDS[$l]}"); ticks[$l]=$((ticks[$l] + t1[$l] - t0[$l])); done
         wall=$(python3 -c "print($wall + $w1 - $w0)")
         read -r gbps bytes <<<"$out"; ab+=("$gbps"); hubrx=$((hubrx + rx1 - rx0)); sent=$((sent + bytes))
@@ -260,10 +262,13 @@ measure() {
         pct=$(python3 -c "print('%.0f' % (100.0 * ${ticks[$l]} / $hz / $wall) if $wall > 0 else 'nan')")
         cpu+="$l $pct%; "
     done
-    local via
+    local via machine
     via=$(python3 -c "print('%.2f' % ($hubrx / $sent) if $sent > 0 else 'nan')")
-    printf '%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$group" "$mtu" "${ab[*]}" "${ba[*]}" \
-        "${ab4[*]}" "$rtt" "${cpu%; }" "$via" "$note" >>"$RESULTS"
+    # The whole machine's CPU during the 1-stream a→b runs: cores busy on average, and core-seconds
+    # per gigabit carried (every process and the kernel: what a bigger machine would have to spend).
+    machine=$(python3 -c "b = $busy / $hz; print('%.2f %.3f' % (b / $wall, b / ($sent * 8 / 1e9)) if $wall > 0 and $sent > 0 else 'nan nan')")
+    printf '%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$group" "$mtu" "${ab[*]}" "${ba[*]}" \
+        "${ab4[*]}" "$rtt" "${cpu%; }" "$via" "$note" "$machine" >>"$RESULTS"
 }
 
 skip() { # NAME GROUP REASON
@@ -634,11 +639,11 @@ import math, statistics, sys
 rows = []
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
-    f += [""] * (11 - len(f))
-    name, group, status, mtu, ab, ba, ab4, rtt, cpu, via, note = f[:11]
+    f += [""] * (12 - len(f))
+    name, group, status, mtu, ab, ba, ab4, rtt, cpu, via, note, machine = f[:12]
     nums = lambda s: [float(x) for x in s.split() if x != "nan"]
     rows.append(dict(name=name, group=group, status=status, mtu=mtu, ab=nums(ab), ba=nums(ba),
-                     ab4=nums(ab4), rtt=rtt, cpu=cpu, via=via, note=note))
+                     ab4=nums(ab4), rtt=rtt, cpu=cpu, via=via, note=note, machine=nums(machine)))
 
 def med(v):
     return statistics.median(v) if v else None
@@ -651,7 +656,7 @@ def cell(v):
         return "%.2f" % m
     return "%.2f (%.2f–%.2f)" % (m, min(v), max(v))
 
-LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-wg", "lanyard-l3"}
+LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-p2p-1thread", "lanyard-wg", "lanyard-l3"}
 under = next((med(r["ab"]) for r in rows if r["name"] == "underlay" and r["status"] == "ok"), None)
 best = {}
 for g in ("relayed", "p2p"):
@@ -661,12 +666,12 @@ for g in ("relayed", "p2p"):
 
 out = []
 out.append("| configuration | kind | MTU | 1-stream a→b Gbit/s | 1-stream b→a Gbit/s | 4-stream a→b Gbit/s "
-           "| ping RTT ms | CPU % of one core (1-stream a→b) | via hub | ÷ underlay | ÷ best peer |")
-out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+           "| ping RTT ms | CPU % of one core (1-stream a→b) | machine: cores busy, core·s per Gbit | via hub | ÷ underlay | ÷ best peer |")
+out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     kind = {"underlay": "no VPN", "relayed": "switch/relayed", "p2p": "peer to peer"}.get(r["group"], r["group"])
     if r["status"] != "ok":
-        out.append("| %s | %s | | skipped: %s | | | | | | | |" % (r["name"], kind, r["note"]))
+        out.append("| %s | %s | | skipped: %s | | | | | | | | |" % (r["name"], kind, r["note"]))
         continue
     m = med(r["ab"])
     ru = "%.2f" % (m / under) if (m is not None and under) else "n/a"
@@ -684,9 +689,10 @@ for r in rows:
         via = "%s× (%s)" % (via, "relayed" if v >= 0.5 else "direct" if v < 0.05 else "partly relayed")
     else:
         via = "–"
-    out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    machine = "%.2f, %.3f" % tuple(r["machine"]) if len(r["machine"]) == 2 else "n/a"
+    out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         r["name"], kind, r["mtu"], cell(r["ab"]), cell(r["ba"]), cell(r["ab4"]), rtt,
-        r["cpu"] or "–", via, ru, rb))
+        r["cpu"] or "–", machine, via, ru, rb))
 out.append("")
 out.append("Notes:")
 out.append("")
