@@ -25,7 +25,7 @@ struct LoadRun {
         let switchKey = PrivateKey()
         let keys = (0..<n).map { _ in PrivateKey() }
         let port = try PortSockets.freeSwitchPort()
-        let settings = Self.switchSettings(ports: n)
+        let settings = Self.switchSettings(ports: n) + (options.switchThreads.map { ["--threads", String($0)] } ?? [])
         let child = try SwitchProcess(binary: options.lanyard, key: switchKey, ports: keys.map(\.publicKey), port: port,
                                       settings: settings)
         defer { child.stop() }

@@ -29,11 +29,13 @@ struct Options {
     /// Percent of the ports that leave and rejoin per second in phase 2 (0: none).
     var churn = 0.0
     var scenario = Scenario.relay
+    /// `lanyard switch --threads` (nil: the switch's default).
+    var switchThreads: Int?
 
     static let usage = """
     usage: lanyard-loadgen [--ports N] [--seconds T] [--lanyard PATH] [--frame-bytes B]
                            [--handshake-window W] [--frame-window W] [--broadcast-learning]
-                           [--churn PERCENT] [--scenario relay|directory]
+                           [--churn PERCENT] [--scenario relay|directory] [--switch-threads N]
 
     Run it through bench/loadgen.sh, which makes the network namespace it needs (the switch at
     [2001:db8:5::1] on lo, every port's /64 in 2001:db8:100::/40 routed to lo) and deletes it after.
@@ -71,6 +73,9 @@ struct Options {
             case "--churn":
                 guard let p = Double(value), p >= 0, p <= 100 else { return fail("--churn must be 0...100 (percent per second)") }
                 options.churn = p
+            case "--switch-threads":
+                guard let t = Int(value), (1...64).contains(t) else { return fail("--switch-threads must be 1...64") }
+                options.switchThreads = t
             case "--scenario":
                 guard let s = Scenario(rawValue: value) else { return fail("--scenario must be relay or directory") }
                 options.scenario = s
