@@ -98,23 +98,30 @@ public final class DatagramBatch {
         return UnsafeMutableRawBufferPointer(start: slots[count].buffer!, count: min(maximum, bufferSize))
     }
 
-    /// Records `length` bytes written at the place `reserve` returned for `destination`.
-    @inline(__always)
-    public func commit(_ length: Int, to destination: SocketAddress) {
-        guard pendingAppend else { start(slot: count, length: length, destination: destination); return }
+    /// Records `length` bytes written at the place `reserve` returned for `destination`. Returns
+    /// where they are now: that place, or the start of a fresh slot when a datagram longer than
+    /// the run it was to join had to move (nil if it was dropped).
+    @inline(__always) @discardableResult
+    public func commit(_ length: Int, to destination: SocketAddress) -> UnsafeMutableRawPointer? {
+        guard pendingAppend else {
+            start(slot: count, length: length, destination: destination)
+            return slots[count - 1].buffer
+        }
         pendingAppend = false
         let last = count - 1
         let segment = slots[last].segment
         if length <= segment {
+            let at = slots[last].buffer! + slots[last].length
             slots[last].length += length
             if length < segment { lastSlotOpen = false } // a shorter datagram ends a coalesced run
-            return
+            return at
         }
         // Longer than the run's datagrams: move it into a slot of its own (`reserve` only offers
         // the tail of the last slot while one is free, so this cannot fail; count it if it ever does).
-        guard count < capacity else { dropped &+= 1; return }
+        guard count < capacity else { dropped &+= 1; return nil }
         slots[count].buffer!.copyMemory(from: slots[last].buffer! + slots[last].length, byteCount: length)
         start(slot: count, length: length, destination: destination)
+        return slots[count - 1].buffer
     }
 
     /// Queues a copy of `bytes` for `destination`; false if the batch is full.

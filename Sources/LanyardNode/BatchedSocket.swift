@@ -48,9 +48,21 @@ public final class BatchedSocket {
         let h = relay == nil ? 0 : RelayHeader.length
         let room = space(max(plaintext.count + 48, WireMessage.initiationLength) + h, to: destination)
         let out = UnsafeMutableRawBufferPointer(rebasing: room[h...])
-        let action = if let parallelSeal { link.seal(plaintext, into: out, now: now, deferringTo: parallelSeal.queue) }
-                     else { link.seal(plaintext, into: out, now: now) }
-        if case .send(let n) = action { commit(room, n + h, relay: relay, to: destination) }
+        guard let queue = parallelSeal?.queue else {
+            let action = link.seal(plaintext, into: out, now: now)
+            if case .send(let n) = action { commit(room, n + h, relay: relay, to: destination) }
+            return action
+        }
+        let queued = queue.count
+        let action = link.seal(plaintext, into: out, now: now, deferringTo: queue)
+        guard case .send(let n) = action else { return action }
+        let at = commit(room, n + h, relay: relay, to: destination)
+        // The batch may have moved the datagram to a slot of its own (longer than the run it was
+        // to join): its queued encryption must follow it, or the old place would be encrypted and
+        // the new one sent in clear. A dropped datagram's encryption is cancelled.
+        if queue.count > queued {
+            if let at { queue.moveLastJob(by: at - room.baseAddress!) } else { queue.cancelLastJob() }
+        }
         return action
     }
 
@@ -109,11 +121,15 @@ public final class BatchedSocket {
         socket.send(outbound)
     }
 
-    @inline(__always)
-    private func commit(_ room: UnsafeMutableRawBufferPointer, _ n: Int, relay: RelayWrap?, to destination: SocketAddress) {
+    @inline(__always) @discardableResult
+    private func commit(_ room: UnsafeMutableRawBufferPointer, _ n: Int, relay: RelayWrap?,
+                        to destination: SocketAddress) -> UnsafeMutableRawPointer? {
         if let relay { relay.sender.wrap(room, member: relay.member) }
-        outbound.commit(n, to: destination)
+        return outbound.commit(n, to: destination)
     }
+
+    /// The outgoing batch as it stands (for tests).
+    var pendingOutbound: DatagramBatch { outbound }
 
     /// Room in the outgoing batch, flushing it first if it is full.
     @inline(__always)

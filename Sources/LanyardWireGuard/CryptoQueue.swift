@@ -53,6 +53,17 @@ public final class CryptoQueue: @unchecked Sendable {
         return jobs.count - 1
     }
 
+    /// Moves the last job's buffer by `offset` bytes: its datagram was moved (with its header)
+    /// before the queue ran.
+    public func moveLastJob(by offset: Int) {
+        guard offset != 0, let job = jobs.popLast() else { return }
+        let moved = UnsafeMutableRawBufferPointer(start: job.buffer.baseAddress! + offset, count: job.buffer.count)
+        jobs.append(Job(cipher: job.cipher, counter: job.counter, buffer: moved, count: job.count, seal: job.seal))
+    }
+
+    /// Forgets the last job (its datagram was dropped before the queue ran).
+    public func cancelLastJob() { _ = jobs.popLast() }
+
     /// Runs the jobs in `range`. Calls on disjoint ranges may run at once on different threads.
     public func run(_ range: Range<Int>) {
         for i in range {

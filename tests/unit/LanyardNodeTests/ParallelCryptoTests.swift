@@ -1,5 +1,7 @@
 import Testing
 import LanyardCore
+import LanyardLinux
+import Logging
 import LanyardWireGuard
 @testable import LanyardNode
 
@@ -135,6 +137,41 @@ import LanyardWireGuard
         }
         #expect(delivered == batch.count - 1)
         #expect(refused == [100])
+    }
+
+    /// The outgoing batch moves a datagram longer than the run it was to join into a slot of its
+    /// own: its queued encryption must move with it. (Before this was handled, the moved copy
+    /// went out in clear.) Every datagram in the batch must open at the peer.
+    @Test func aDatagramMovedByTheBatchIsStillEncrypted() throws {
+        let workers = CryptoWorkers(threads: 2)
+        defer { workers.stop() }
+        let (a, b) = Self.connectedPeers()
+        // Bound but never read or sent from: the batch is inspected in memory.
+        let io = BatchedSocket(try UDPSocket(bindTo: SocketAddress.resolve("127.0.0.1:0", passive: true)))
+        let queue = CryptoQueue()
+        io.parallelSeal = (queue, workers)
+        let link = WireGuardLink(peer: a)
+        let destination = try SocketAddress.resolve("192.0.2.5:51820")
+        let now: Nanoseconds = 2_000_000_000
+        // Short, short (a run of two), then longer ones (each moves to a slot of its own), then short.
+        let sizes = [60, 60, 1_000, 1_200, 60, 1_200, 1_200, 20]
+        for (i, size) in sizes.enumerated() {
+            let plaintext = [UInt8](repeating: UInt8(i + 1), count: size)
+            let action = plaintext.withUnsafeBytes { io.seal($0, on: link, to: destination, now: now) }
+            #expect(action == .send(MessageLayout.transportSize(plaintextCount: size)))
+        }
+        #expect(queue.count == sizes.count)
+        workers.run(queue)
+        queue.removeAll()
+        #expect(queue.failedSeals == 0)
+        var opened: [Int] = []
+        var out = [UInt8](repeating: 0, count: 2_048)
+        io.pendingOutbound.forEachDatagram(oversized: { Issue.record("oversized") }) { bytes, _ in
+            let result = out.withUnsafeMutableBytes { b.decapsulate(datagram: bytes, into: $0, now: Timestamp(nanoseconds: now)) }
+            guard case .writeToTunnel = result else { Issue.record("datagram \(opened.count) did not open: \(result)"); return }
+            opened.append(Int(out[0]))
+        }
+        #expect(opened == Array(1...sizes.count))
     }
 
     @Test func rangesCoverEveryJobOnce() {
