@@ -42,16 +42,33 @@ fi
 if [ "$help" = 1 ]; then exec "$here/swift/.build/release/lanyard-loadgen" --help; fi
 
 ns="lanyard-lg-$$"
+# The generator's files (keys, ports file) go here ($TMPDIR), removed on every exit even if the
+# generator was killed before it could delete them.
+work=""
 child=""
+gen=""
 cleanup() {
-    # The generator stops its switch itself; wait for it (it is bounded: 5 s to stop the switch).
+    # The generator stops its switch (and real port) itself; wait for it (bounded: 5 s each).
     if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
+    # Whatever it started and did not stop (it was killed): SIGTERM, then SIGKILL after 5 s.
+    # These are only processes in this run's namespace, each by its id.
+    left=$(ip netns pids "$ns" 2>/dev/null || true)
+    if [ -n "$left" ]; then
+        kill -TERM $left 2>/dev/null || true
+        i=0
+        while [ $i -lt 50 ] && [ -n "$(ip netns pids "$ns" 2>/dev/null)" ]; do sleep 0.1; i=$((i + 1)); done
+        left=$(ip netns pids "$ns" 2>/dev/null || true)
+        # Killed daemons leave their control sockets (named after the generator's pid) behind.
+        if [ -n "$left" ]; then kill -KILL $left 2>/dev/null || true; rm -f "/run/lanyard/lg$gen.sock" "/run/lanyard/lg$gen-port.sock"; fi
+    fi
     ip netns delete "$ns" 2>/dev/null || true
+    if [ -n "$work" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+work=$(mktemp -d /tmp/lanyard-lg-XXXXXX)
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 ip -n "$ns" -6 address add 2001:db8:5::1/128 dev lo nodad
@@ -59,8 +76,9 @@ ip -n "$ns" -6 route add local 2001:db8:100::/40 dev lo
 
 # In the background so that a signal reaches the traps at once (a foreground child would delay
 # them until it exits); the generator catches INT/TERM/HUP itself and cleans up.
-ip netns exec "$ns" "$here/swift/.build/release/lanyard-loadgen" --lanyard "${LANYARD:-$root/.build/release/lanyard}" "$@" &
+TMPDIR="$work" ip netns exec "$ns" "$here/swift/.build/release/lanyard-loadgen" --lanyard "${LANYARD:-$root/.build/release/lanyard}" "$@" &
 child=$!
+gen=$child   # `ip netns exec` execs the generator: same pid
 status=0
 wait "$child" || status=$?
 child=""

@@ -12,10 +12,14 @@ final class Buffers {
 
     deinit { output.deallocate() }
 
-    /// Writes a Lanyard frame message (header + Ethernet frame of `frameBytes`, IPv4 ethertype)
+    /// Ethertypes: IPv4, and IEEE's local experimental one (a frame the kernel ignores).
+    static let ipv4: UInt16 = 0x0800
+    static let experimental: UInt16 = 0x88B5
+
+    /// Writes a Lanyard frame message (header + Ethernet frame of `frameBytes` and `etherType`)
     /// from `source` to `destination` at the start of `out`; returns its length. The payload
     /// after the Ethernet header is whatever `out` held.
-    static func writeFrame(from source: MACAddress, to destination: MACAddress, frameBytes: Int,
+    static func writeFrame(from source: MACAddress, to destination: MACAddress, frameBytes: Int, etherType: UInt16 = ipv4,
                            into out: UnsafeMutableRawBufferPointer) -> Int {
         let h = LanyardMessage.headerLength
         LanyardMessage.writeHeader(.frame, bodyLength: frameBytes, into: out)
@@ -23,8 +27,8 @@ final class Buffers {
             out[h + i] = UInt8(truncatingIfNeeded: destination.rawValue >> UInt64(40 - 8 * i))
             out[h + 6 + i] = UInt8(truncatingIfNeeded: source.rawValue >> UInt64(40 - 8 * i))
         }
-        out[h + 12] = 0x08
-        out[h + 13] = 0x00
+        out[h + 12] = UInt8(etherType >> 8)
+        out[h + 13] = UInt8(etherType & 0xFF)
         return h + frameBytes
     }
 }

@@ -59,9 +59,12 @@ struct DirectoryCounters {
     var handshakes = 0
     /// Port-to-port datagrams that came through the switch's blind relay.
     var relayedDatagrams = 0
-    /// Pairs whose both sides confirmed a direct path, and when the last one did.
-    var pairsDirect = 0
+    /// Meetings (a pair of ports, or a port and the real port) whose both sides have a direct
+    /// path, and when the last one did.
+    var met = 0
     var lastDirectAt = Timestamp(nanoseconds: 0)
-    /// Pairs given up on (lookup, handshake or probes unanswered 5 times).
-    var pairsFailed = 0
+    /// Meetings given up on (lookup, handshake or probes unanswered 5 times).
+    var gaveUp = 0
+    /// Frames sent to the real port on direct paths (one per port, once its path is direct).
+    var framesToRealPort = 0
 }

@@ -31,6 +31,9 @@ final class DirectLink {
     let initiates: Bool
     /// A pong from `endpoint` answered our probe: frames go there directly.
     var isDirect = false
+    /// The other side's probe reached us directly and was answered (its path is direct too once
+    /// the pong arrives; counted with a real port, whose side the generator does not see).
+    var answeredProbe = false
     /// The probe in flight (0: none yet).
     var probe: UInt64 = 0
     /// When the handshake or probe was last (re)sent, and how often.
@@ -56,9 +59,14 @@ final class DirectLink {
     }
 
     /// Whether `a` is `endpoint` (address and port).
-    func isEndpoint(_ a: sockaddr_in6) -> Bool {
-        a.sin6_port == endpoint.sin6_port && withUnsafeBytes(of: a.sin6_addr) { x in
-            withUnsafeBytes(of: endpoint.sin6_addr) { x.elementsEqual($0) }
+    func isEndpoint(_ a: sockaddr_in6) -> Bool { a.isSameEndpoint(as: endpoint) }
+}
+
+extension sockaddr_in6 {
+    /// Whether `other` has the same address and port.
+    func isSameEndpoint(as other: sockaddr_in6) -> Bool {
+        sin6_port == other.sin6_port && withUnsafeBytes(of: sin6_addr) { x in
+            withUnsafeBytes(of: other.sin6_addr) { x.elementsEqual($0) }
         }
     }
 }

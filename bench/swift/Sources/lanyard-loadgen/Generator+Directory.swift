@@ -8,37 +8,44 @@ import LanyardWireGuard
 /// end-to-end handshake through the blind relay; once the session is up each side probes the
 /// other's address with `ping` and a `pong` from there makes the path direct. Frames then go
 /// port to port, not through the switch.
+///
+/// With a real port (`realPort`), ports meet it instead of their partners, as any member would:
+/// the lookup is by its key, the switch's rendezvous makes it accept the port, the port's
+/// probes keep coming every 2 s once the path is direct (an active member's heartbeat, which
+/// keeps the path trusted on both sides), and each port sends it one frame on the direct path.
 extension Generator {
-    /// Introduces every registered pair (`window` pairs at most in progress) until each reached
-    /// the other directly or gave up, `timeout` passes or a signal arrives. Returns the start.
-    func meetPartners(window: Int, timeout: Double) -> Timestamp {
-        let askers = pairedPorts.filter { $0.index % 2 == 0 }
-        let start = Clock.now()
-        let deadline = start.adding(.init(nanoseconds: UInt64(timeout * 1e9)))
-        var next = 0
-        while directory.pairsDirect + directory.pairsFailed < askers.count && !interrupted {
-            let now = Clock.now()
-            if now >= deadline { break }
-            let inFlight = next - directory.pairsDirect - directory.pairsFailed
-            for _ in 0..<max(0, min(window - inFlight, askers.count - next)) {
-                lookUpPartner(of: askers[next], now: now)
-                next += 1
-            }
-            pump(milliseconds: 5)
-            housekeeping(now: Clock.now())
-        }
-        return start
+    /// The ports that start a meeting: the first `count` registered ports, each to meet the real
+    /// port; without one, port 2k of each registered pair.
+    func askers(count: Int) -> [SimulatedPort] {
+        realPort == nil ? pairedPorts.filter { $0.index % 2 == 0 } : Array(ports.lazy.filter { $0.state == .registered }.prefix(count))
     }
 
+    /// Starts the meetings of `askers` (`window` at most in progress) until each completed or
+    /// gave up, `timeout` passes or a signal arrives. Returns the start.
+    func meet(_ askers: [SimulatedPort], window: Int, timeout: Double) -> Timestamp {
+        runWindowed(askers, window: window, timeout: timeout, finished: { directory.met + directory.gaveUp }) {
+            lookUpPartner(of: $0, now: $1)
+        }
+    }
+
+    /// Asks the switch about the port's counterpart: the real port by its key, or the partner by
+    /// its member id.
     private func lookUpPartner(of port: SimulatedPort, now: Timestamp) {
-        guard let id = ports[port.partner].memberID else { return }
+        let request: LookupRequest
+        if let realPort {
+            request = .publicKey(realPort.key.rawValue)
+        } else if let id = ports[port.partner].memberID {
+            request = .id(id)
+        } else {
+            return
+        }
         port.lookupSentAt = now
         port.lookupAttempts += 1
         directory.lookupsSent += 1
-        LanyardMessage.encode(.lookup, body: LookupRequest.id(id).bytes).withUnsafeBytes { _ = send($0, from: port, now: now) }
+        LanyardMessage.encode(.lookup, body: request.bytes).withUnsafeBytes { _ = send($0, from: port, now: now) }
     }
 
-    /// The switch described a member to `port`: its partner (an answer, or the rendezvous).
+    /// The switch described a member to `port`: its counterpart (an answer, or the rendezvous).
     func introduced(_ info: MemberInfo, to port: SimulatedPort, now: Timestamp) {
         if info.isRendezvous {
             directory.rendezvous += 1
@@ -46,7 +53,8 @@ extension Generator {
             directory.answers += 1
             directory.lastAnswerAt = now
         }
-        guard port.link == nil, info.id == ports[port.partner].memberID, let key = try? PublicKey(rawValue: info.publicKey),
+        let isCounterpart = realPort.map { info.publicKey == $0.key.rawValue } ?? (info.id == ports[port.partner].memberID)
+        guard port.link == nil, isCounterpart, let key = try? PublicKey(rawValue: info.publicKey),
               let endpoint = info.candidates.first.flatMap(DirectLink.socketAddress) else { return }
         let peer = WireGuardPeer(localPrivate: port.key, peerPublic: key, presharedKey: nil, indexAllocator: allocator, wallClock: Clock.wall)
         let link = DirectLink(peer: peer, partnerID: info.id, endpoint: endpoint, initiates: !info.isRendezvous, now: now)
@@ -134,17 +142,32 @@ extension Generator {
             // A probe (id 0 only kicks the handshake): answered where it came from.
             guard body.contains(where: { $0 != 0 }) else { return }
             sendOnLink(port, LanyardMessage.encode(.pong, body: Array(body)), to: address, now: now)
+            if realPort != nil, address != nil, !link.answeredProbe {
+                link.answeredProbe = true
+                countIfMet(port, now: now)
+            }
         case .pong where body.count == 8:
             guard let address, link.isEndpoint(address), !link.isDirect,
                   UInt64(bigEndian: body.loadUnaligned(as: UInt64.self)) == link.probe else { return }
             link.isDirect = true
-            if ports[port.partner].link?.isDirect == true {
-                directory.pairsDirect += 1
-                directory.lastDirectAt = now
+            if let realPort {
+                directory.framesToRealPort += 1
+                sendFrame(from: port, to: realPort.mac, frameBytes: Self.learningFrameBytes, etherType: Buffers.experimental, now: now)
             }
+            countIfMet(port, now: now)
         default:
             break
         }
+    }
+
+    /// Counts `port`'s meeting the moment it completes (called as one of its conditions turns
+    /// true, each of which does so once): a pair once both ports have a direct path; a port and
+    /// the real port once the port's probe was answered and the real port's reached the port.
+    private func countIfMet(_ port: SimulatedPort, now: Timestamp) {
+        guard let link = port.link, link.isDirect,
+              realPort == nil ? ports[port.partner].link?.isDirect == true : link.answeredProbe else { return }
+        directory.met += 1
+        directory.lastDirectAt = now
     }
 
     /// Sends a probe (`ping` with a fresh id) straight to the partner's address.
@@ -158,7 +181,8 @@ extension Generator {
     // MARK: Timers
 
     /// Repeats what went unanswered for a second: the lookup, the handshake (through the relay)
-    /// or the probe; gives the pair up after 5 attempts.
+    /// or the probe; gives the meeting up after 5 attempts. With a real port, a direct path is
+    /// probed every 2 s, as an active member's is.
     func directoryTimers(_ port: SimulatedPort, now: Timestamp) {
         guard !port.directoryFailed else { return }
         guard let link = port.link else {
@@ -166,7 +190,11 @@ extension Generator {
             if port.lookupAttempts >= 5 { giveUp(port) } else { lookUpPartner(of: port, now: now) }
             return
         }
-        guard !link.isDirect, now.since(link.lastAttemptAt) >= .seconds(1) else { return }
+        if link.isDirect {
+            if realPort != nil, now.since(link.lastAttemptAt) >= .seconds(2) { probe(port, now: now) }
+            return
+        }
+        guard now.since(link.lastAttemptAt) >= .seconds(1) else { return }
         guard link.attempts < 5 else { giveUp(port); return }
         link.attempts += 1
         link.lastAttemptAt = now
@@ -180,6 +208,6 @@ extension Generator {
 
     private func giveUp(_ port: SimulatedPort) {
         port.directoryFailed = true
-        if !ports[port.partner].directoryFailed { directory.pairsFailed += 1 }
+        if realPort != nil || !ports[port.partner].directoryFailed { directory.gaveUp += 1 }
     }
 }

@@ -27,6 +27,10 @@ final class Generator {
     var traffic = TrafficCounters()
     var churn = ChurnCounters()
     var directory = DirectoryCounters()
+    /// The real `lanyard port` the directory scenario's ports meet instead of their partners
+    /// (`--real-port`): its key, which they look it up by, and its TAP device's MAC, which each
+    /// sends one frame to once its path is direct.
+    var realPort: (key: PublicKey, mac: MACAddress)?
 
     init(ports: [SimulatedPort], switchKey: PublicKey, allocator: IndexAllocator, sockets: PortSockets,
          poller: Poller, switchPort: UInt16) {
@@ -62,15 +66,17 @@ final class Generator {
         commit(port.peer.encapsulate(plaintext: plaintext, into: outbox.reserve(), now: now), from: port, now: now)
     }
 
-    /// Writes a frame of `frameBytes` from `port` to `destination` in place and queues it sealed:
-    /// on the port's direct session with its partner once it has one, else to the switch (only
-    /// that session needs keepalives, so only it moves `lastSentAt`).
+    /// Writes a frame of `frameBytes` (of `etherType`) from `port` to `destination` in place and
+    /// queues it sealed: on the port's direct session (with its partner or the real port) once it
+    /// has one, else to the switch (only that session needs keepalives, so only it moves
+    /// `lastSentAt`).
     @discardableResult
-    func sendFrame(from port: SimulatedPort, to destination: MACAddress, frameBytes: Int, now: Timestamp) -> Bool {
+    func sendFrame(from port: SimulatedPort, to destination: MACAddress, frameBytes: Int, etherType: UInt16 = Buffers.ipv4,
+                   now: Timestamp) -> Bool {
         let direct = port.link.flatMap { $0.isDirect ? $0 : nil }
         let slot = outbox.reserve()
         let body = UnsafeMutableRawBufferPointer(rebasing: slot[MessageLayout.transportHeaderSize...])
-        let count = Buffers.writeFrame(from: port.mac, to: destination, frameBytes: frameBytes, into: body)
+        let count = Buffers.writeFrame(from: port.mac, to: destination, frameBytes: frameBytes, etherType: etherType, into: body)
         // Sealed in place: the plaintext already sits where the ciphertext goes.
         let plaintext = UnsafeRawBufferPointer(rebasing: body[0..<count])
         guard let direct else { return commit(port.peer.encapsulate(plaintext: plaintext, into: slot, now: now), from: port, now: now) }
@@ -111,7 +117,8 @@ final class Generator {
                 let (bytes, index, sender) = inbox.datagram(k)
                 guard let bytes, let index, index < ports.count else { traffic.strays += 1; continue }
                 let port = ports[index]
-                if sender != nil {
+                // From another port (simulated, or the real one on its own socket): not from the switch.
+                if sender != nil || !inbox.senderAddress(k).isSameEndpoint(as: outbox.switchAddress) {
                     handleOnLink(bytes, for: port, from: inbox.senderAddress(k), now: now)
                 } else if RelayHeader.isRelay(bytes) {
                     relayed(bytes, for: port, now: now)

@@ -31,11 +31,16 @@ struct Options {
     var scenario = Scenario.relay
     /// `lanyard switch --threads` (nil: the switch's default).
     var switchThreads: Int?
+    /// Directory scenario: also start a real `lanyard port` and have simulated ports meet it
+    /// (`--real-port`), this many of them (`--real-port-members`; nil: all).
+    var realPort = false
+    var realPortMembers: Int?
 
     static let usage = """
     usage: lanyard-loadgen [--ports N] [--seconds T] [--lanyard PATH] [--frame-bytes B]
                            [--handshake-window W] [--frame-window W] [--broadcast-learning]
                            [--churn PERCENT] [--scenario relay|directory] [--switch-threads N]
+                           [--real-port] [--real-port-members K]
 
     Run it through bench/loadgen.sh, which makes the network namespace it needs (the switch at
     [2001:db8:5::1] on lo, every port's /64 in 2001:db8:100::/40 routed to lo) and deletes it after.
@@ -43,6 +48,11 @@ struct Options {
     hello/welcome, then frames between pairs of ports for T seconds, optionally with PERCENT of
     the ports per second leaving (bye) and rejoining with a fresh session. Needs root (the
     switch's control socket lives in /run/lanyard).
+
+    --real-port (with --scenario directory) also starts a real `lanyard port` (TAP device,
+    198.51.100.1/24) as one more member; K simulated ports (default: all) meet it instead of
+    their partners (lookup, rendezvous, handshake through the relay, direct path), and its
+    memory per known member is reported. There is no frame phase then.
     """
 
     /// Parses `arguments` (without the program name); nil after printing why on a bad argument.
@@ -52,6 +62,7 @@ struct Options {
         while let flag = rest.popFirst() {
             if flag == "--help" || flag == "-h" { print(usage); return nil }
             if flag == "--broadcast-learning" { options.broadcastLearning = true; continue }
+            if flag == "--real-port" { options.realPort = true; continue }
             guard let value = rest.popFirst() else { return fail("\(flag) needs a value") }
             switch flag {
             case "--ports":
@@ -76,6 +87,10 @@ struct Options {
             case "--switch-threads":
                 guard let t = Int(value), (1...64).contains(t) else { return fail("--switch-threads must be 1...64") }
                 options.switchThreads = t
+            case "--real-port-members":
+                guard let k = Int(value), k >= 1, k <= maxPorts else { return fail("--real-port-members must be 1...\(maxPorts)") }
+                options.realPort = true
+                options.realPortMembers = k
             case "--scenario":
                 guard let s = Scenario(rawValue: value) else { return fail("--scenario must be relay or directory") }
                 options.scenario = s
@@ -83,6 +98,7 @@ struct Options {
             }
         }
         if options.scenario == .directory && options.churn > 0 { return fail("--churn applies to the relay scenario only") }
+        if options.realPort && options.scenario != .directory { return fail("--real-port needs --scenario directory") }
         return options
     }
 

@@ -18,18 +18,15 @@ final class SwitchProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw LoadError("no lanyard binary at \(binary) (build it with `swift build -c release` or pass --lanyard)")
         }
-        var template = Array("/tmp/lanyard-loadgen-XXXXXX".utf8CString)
+        // In $TMPDIR when set: bench/loadgen.sh points it at a folder it deletes on every exit.
+        let tmp = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(tmp)/lanyard-loadgen-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw LoadError("mkdtemp failed") }
         directory = String(cString: made)
         self.port = port
         name = "lg\(getpid())"
         let keyPath = directory + "/switch.key"
         let portsPath = directory + "/ports.conf"
-        guard FileManager.default.createFile(atPath: keyPath, contents: Data((key.base64 + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw LoadError("cannot write \(keyPath)")
-        }
         var text = ""
         text.reserveCapacity(ports.count * 80)
         for (i, key) in ports.enumerated() { text += "[Port]\nName = p\(i)\nPublicKey = \(key.base64)\n\n" }
@@ -37,11 +34,8 @@ final class SwitchProcess {
         process.arguments = ["switch", "--listen", "[\(AddressPlan.switchAddress)]:\(port)", "--private-key", keyPath,
                              "--ports", portsPath, "--name", name, "--log-level", "warning"] + settings
         do {
-            // Mode 600: lanyard refuses a member file others can read (it may hold preshared keys).
-            guard FileManager.default.createFile(atPath: portsPath, contents: Data(text.utf8),
-                                                 attributes: [.posixPermissions: 0o600]) else {
-                throw LoadError("cannot write \(portsPath)")
-            }
+            try ChildProcess.writePrivateFile(key.base64 + "\n", to: keyPath)
+            try ChildProcess.writePrivateFile(text, to: portsPath)
             try process.run()
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
@@ -77,24 +71,12 @@ final class SwitchProcess {
         return hex + String(format: ":%04X", UInt16(bigEndian: address.sin6_port))
     }
 
-    /// Resident memory of the switch (VmRSS in /proc/PID/status), in bytes; nil if unreadable.
-    func residentBytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
-        }
-        return nil
-    }
+    /// Resident memory of the switch in bytes; nil if unreadable.
+    func residentBytes() -> Int? { ChildProcess.residentBytes(pid: pid) }
 
     /// Stops the switch (SIGTERM, then SIGKILL after 5 s) and deletes its files.
     func stop() {
-        if process.isRunning {
-            kill(pid, SIGTERM)
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-        }
+        ChildProcess.stop(process)
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
