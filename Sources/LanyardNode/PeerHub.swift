@@ -207,14 +207,26 @@ public final class PeerHub {
         defer { if workStarted != 0 { initiationWork &+= workClock() &- workStarted } }
         if type == WireMessage.initiation {
             let from = sender()
+            // Initiations through the relay all come from the switch's address: their cookies
+            // are bound to the member that sent them, and cookie replies go back to it the way
+            // its datagrams go (through the relay while its route is relayed).
+            let relayedFrom = arrival == .relayed ? expected : nil
             let started = workClock()
-            let verdict = directory.screenInitiation(bytes, sender: from.identityBytes, into: scratch, now: now)
+            let verdict = directory.screenInitiation(bytes, sender: relayedFrom.map(Self.relayedSource) ?? from.identityBytes,
+                                                     into: scratch, now: now)
             // Only initiations with a valid mac1 (made by someone who knows our public key) count
             // as load: garbage alone must not push honest peers through cookie round trips.
             if verdict != .drop(.handshakeFailed) { workStarted = started; recentInitiations += 1 }
             switch verdict {
             case .peer(let p): id = p
-            case .reply(let n): io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: from); return
+            case .reply(let n):
+                let reply = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
+                if let member = relayedFrom, let endpoint = peers[Int(member)].endpoint {
+                    io.enqueue(reply, to: endpoint, relay: wrap(member))
+                } else {
+                    io.enqueue(reply, to: from)
+                }
+                return
             case .drop(let reason): drops.record(reason); return
             }
         } else {
@@ -228,6 +240,12 @@ public final class PeerHub {
         let how = arrival ?? .direct(sender())
         opened(peers[Int(id)].link.open(bytes, into: out, now: now), id: id, type: type, how: how, out: out, count: bytes.count,
                now: now, deliver: deliver)
+    }
+
+    /// The identity a relayed member's cookies are bound to (in place of an address: 7 bytes,
+    /// which no address identity has).
+    static func relayedSource(_ id: PortID) -> [UInt8] {
+        [0xFF, 0x52, 0x4C] + withUnsafeBytes(of: UInt32(id).littleEndian, Array.init)
     }
 
     /// What follows opening a datagram of `type` from peer `id`: counts, roaming, replies, delivery.

@@ -102,4 +102,52 @@ import Testing
         #expect(hub.peers[0].endpoint == home)
         #expect(hub.peers[0].lastHeard == 0)
     }
+
+    /// A port under load answers an initiation that came through the relay with a cookie reply
+    /// that goes back through the relay to the member that sent it (every relayed initiation
+    /// comes from the switch's address, so a reply sent there raw would reach nobody), and the
+    /// cookie it carries is bound to that member, not to the switch's address.
+    @Test func aRelayedInitiationGetsItsCookieReplyThroughTheRelay() throws {
+        let hub = try makeHub()
+        let switchAddress = try SocketAddress.resolve("192.0.2.1:51820")
+        hub.relaySender = RelaySender(key: [UInt8](repeating: 7, count: 16))
+        hub.setRoute(0, endpoint: switchAddress, relayMember: 42)
+        hub.directory.setUnderLoad(true)
+        let initiator = WireGuardPeer(localPrivate: peerKey, peerPublic: hubKey.publicKey, presharedKey: nil,
+                                      indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
+        var out = [UInt8](repeating: 0, count: 256)
+        let n = out.withUnsafeMutableBytes { o -> Int in
+            if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: 1)) { return n }
+            return 0
+        }
+        #expect(n == 148)
+        let initiation = Array(out[0..<n])
+        initiation.withUnsafeBytes { b in
+            hub.handle(b, from: { switchAddress }, arrival: .relayed, expected: 0, now: 1_000_000_000) { _, _, _ in }
+        }
+        var sent: [[UInt8]] = []
+        hub.io.pendingOutbound.forEachDatagram(oversized: {}) { bytes, _ in sent.append(Array(bytes)) }
+        #expect(sent.count == 1)
+        guard let datagram = sent.first else { return }
+        #expect(datagram.count == RelayHeader.length + WireMessage.cookieReplyLength)
+        #expect(datagram.withUnsafeBytes { RelayHeader.isRelay($0) && RelayHeader.memberID($0) == 42 })
+        #expect(datagram.count > RelayHeader.length && datagram[RelayHeader.length] == WireMessage.cookieReply)
+        // The initiator takes the cookie; its next initiation carries mac2 for the member-bound
+        // identity and is accepted, through the relay, while the port is still under load.
+        let reply = Array(datagram[RelayHeader.length...])
+        let taken = reply.withUnsafeBytes { r in
+            out.withUnsafeMutableBytes { initiator.decapsulate(datagram: r, into: $0, now: Timestamp(nanoseconds: 2)) }
+        }
+        #expect(taken == .done)
+        let again = out.withUnsafeMutableBytes { o -> Int in
+            if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: 3)) { return n }
+            return 0
+        }
+        let second = Array(out[0..<again])
+        let handshakesBefore = hub.handshakes
+        second.withUnsafeBytes { b in
+            hub.handle(b, from: { switchAddress }, arrival: .relayed, expected: 0, now: 1_100_000_000) { _, _, _ in }
+        }
+        #expect(hub.handshakes == handshakesBefore + 1, "drops: \(hub.drops.nonZero)")
+    }
 }
