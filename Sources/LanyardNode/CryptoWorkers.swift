@@ -14,9 +14,12 @@ import Glibc
 public final class CryptoWorkers: @unchecked Sendable {
     /// Threads that run crypto, the caller's included.
     public let threads: Int
-    /// What `--threads` defaults to: the processors online, at most 4 (past that the event
-    /// loop's own work, not the AEAD, bounds one tunnel).
-    public static var defaultThreads: Int { min(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1), 4) }
+    /// What `--threads` defaults to: the processors online but one, at least 1 and at most 4.
+    /// One core is left to the kernel's side of the traffic (UDP, TUN, the other processes):
+    /// on 2 cores a second crypto thread only took CPU from it (the switch relayed 98,000 frames/s
+    /// with 2 threads against 114,000 with 1 at 10,000 members; a tunnel gained nothing,
+    /// BENCHMARKS.md). Past 4, the event loop's own work, not the AEAD, bounds one node.
+    public static var defaultThreads: Int { min(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1, 1), 4) }
     /// Below this many jobs per thread a batch runs on the caller alone: waking a thread costs
     /// more than a few packets' AEAD.
     static let minimumJobsPerThread = 4
