@@ -429,28 +429,45 @@ public final class PortNode {
         hub.sayGoodbye(now: now)
     }
 
-    /// A snapshot for `lanyard status`: the switch session, then each member known.
-    public func status(now: Nanoseconds, publicKey: String, peerPublicKey: String) -> LinkStatus {
+    /// A snapshot for `lanyard status`: the switch session, then the members known (`scope`:
+    /// all of them, a page, or only their counts; a port may know thousands).
+    public func status(now: Nanoseconds, publicKey: String, peerPublicKey: String, scope: StatusScope = .all) -> LinkStatus {
         var s = hub.status(kind: "port", name: name, interface: tap.name, now: now, publicKey: publicKey, peerPublicKey: peerPublicKey)
         tap.addDrops(to: &s.drops)
         for (reason, n) in drops.nonZero + members.drops.nonZero { s.drops[reason.description, default: 0] += n }
-        s.members = known.enumerated().compactMap { i, m in
-            guard let m else { return nil }
-            let id = PortID(i)
-            let established = members.isEstablished(id, now: now)
-            let path = m.path.path(now: now)
-            var endpoint: String?
-            if case .direct(let e) = path { endpoint = e.description }
-            return MemberStatus(
-                name: m.name, publicKey: m.publicKey.base64,
-                path: !established ? "switch" : (endpoint == nil ? "relayed" : "direct"),
-                endpoint: endpoint, rttMilliseconds: m.path.rtt(now: now).map { (Double($0) / 1e4).rounded() / 100 },
-                lastHandshakeSeconds: members.lastHandshake(id).map { seconds(now &- $0) },
-                candidates: m.path.candidates.map { "\($0.endpoint) (\($0.origin.rawValue))" },
-                traffic: members.peers[i].traffic)
+        let slots = known.indices.filter { known[$0] != nil }
+        switch scope {
+        case .all, .ports:
+            s.members = slots.map { memberStatus($0, now: now) }
+        case .summary, .page:
+            var shown: ArraySlice<Int> = []
+            if case .page(let offset, let limit) = scope, offset < slots.count {
+                shown = slots[offset..<min(slots.count, offset + limit)]
+            }
+            s.members = shown.map { memberStatus($0, now: now) }
+            s.memberCount = slots.count
+            s.membersDirect = slots.count { i in
+                guard members.isEstablished(PortID(i), now: now), case .direct = known[i]!.path.path(now: now) else { return false }
+                return true
+            }
         }
         s.mode = directory == nil ? "through the switch" : "direct paths"
         s.batching = members.io.batching
         return s
+    }
+
+    private func memberStatus(_ i: Int, now: Nanoseconds) -> MemberStatus {
+        let m = known[i]!
+        let id = PortID(i)
+        let established = members.isEstablished(id, now: now)
+        var endpoint: String?
+        if case .direct(let e) = m.path.path(now: now) { endpoint = e.description }
+        return MemberStatus(
+            name: m.name, publicKey: m.publicKey.base64,
+            path: !established ? "switch" : (endpoint == nil ? "relayed" : "direct"),
+            endpoint: endpoint, rttMilliseconds: m.path.rtt(now: now).map { (Double($0) / 1e4).rounded() / 100 },
+            lastHandshakeSeconds: members.lastHandshake(id).map { seconds(now &- $0) },
+            candidates: m.path.candidates.map { "\($0.endpoint) (\($0.origin.rawValue))" },
+            traffic: members.peers[i].traffic)
     }
 }

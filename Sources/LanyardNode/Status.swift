@@ -47,7 +47,7 @@ public struct SwitchStatus: Codable, Sendable {
     public var macCount: Int? = nil
 }
 
-/// How much of a switch's or server's tables a status request wants.
+/// How much of a switch's or server's tables (or a port's members) a status request wants.
 public enum StatusScope: Equatable, Sendable {
     /// Everything (the `status` request): builds the whole tables on the daemon's thread.
     case all
@@ -87,6 +87,10 @@ public struct LinkStatus: Codable, Sendable {
     /// A port's way to other members: "direct paths" or "through the switch".
     public var mode: String? = nil
     public var batching: BatchCounters? = nil
+    /// Set when `members` is one page of a port's members or empty (a summary): how many it
+    /// knows, and how many of those it reaches on a direct path.
+    public var memberCount: Int? = nil
+    public var membersDirect: Int? = nil
 }
 
 /// One member as a port sees it.

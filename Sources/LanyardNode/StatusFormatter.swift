@@ -47,7 +47,12 @@ public enum StatusFormatter {
         out += "  latest handshake: \(l.lastHandshakeSeconds.map { "\($0) s ago" } ?? "none")\n"
         out += "  transfer: \(l.traffic.rxBytes) B received (\(l.traffic.rxPackets) pkts), \(l.traffic.txBytes) B sent (\(l.traffic.txPackets) pkts)\n"
         if let members = l.members {
-            out += "  members (\(l.mode ?? "direct paths")): \(members.isEmpty ? "none known yet" : "")\n"
+            if let total = l.memberCount, total > 0 {
+                out += "  members (\(l.mode ?? "direct paths")): \(total) known, \(l.membersDirect ?? 0) on a direct path"
+                out += members.count < total ? "; showing the first \(members.count) (`lanyard status \(l.name) --all` lists all)\n" : "\n"
+            } else {
+                out += "  members (\(l.mode ?? "direct paths")): \(members.isEmpty ? "none known yet" : "")\n"
+            }
             if !members.isEmpty {
                 out += table(["Member", "Path", "Endpoint", "RTT (ms)", "Handshake (s)", "Rx bytes", "Tx bytes"], members.map { m in
                     [m.name, m.path, m.endpoint ?? "-", m.rttMilliseconds.map { String($0) } ?? "-",

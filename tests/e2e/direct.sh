@@ -184,6 +184,26 @@ direct_check() {
 }
 check "a's status shows b on a direct path (through both NATs) within 15 s" direct_check
 
+# A port's status is fetched as a summary, then pages of members (a port may know thousands):
+# the summary alone carries counts, no member list; the text shows the counts.
+status_counts_check() {
+    local summary text
+    summary=$(ControlRequest="status summary" python3 - "/run/lanyard/${PFX}-a.sock" <<'PY'
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(sys.argv[1])
+s.sendall((os.environ["ControlRequest"] + "\n").encode()); s.shutdown(socket.SHUT_WR)
+data = b""
+while chunk := s.recv(65536): data += chunk
+j = json.loads(data)
+print(j.get("memberCount"), j.get("membersDirect"), len(j.get("members") or []))
+PY
+)
+    text=$("$LANYARD" status "${PFX}-a")
+    echo "member summary (count, direct, listed): $summary"; echo "$text" | grep "members ("
+    [ "$summary" = "1 1 0" ] && echo "$text" | grep -q "members (direct paths): 1 known, 1 on a direct path"
+}
+check "a's status summary counts its members (1 known, 1 direct) without listing them" status_counts_check
+
 # 2. Bulk data goes end to end, not through the switch.
 bulk_direct_check() {
     path_is a b direct || { path_info a b; return 1; }

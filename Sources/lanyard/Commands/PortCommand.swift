@@ -90,7 +90,7 @@ struct PortCommand: ParsableCommand {
                 metrics: metrics,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
-                status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64, scope: StatusScope(request: $0))) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
             logger.notice("port \(device.name) stopped; interface removed")

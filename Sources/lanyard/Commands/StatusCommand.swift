@@ -52,9 +52,21 @@ struct StatusCommand: ParsableCommand {
     }
 
     /// One daemon's status: a switch's or server's summary, then its tables page by page (all of
-    /// them with --all or --json, else the first ones); any other daemon's status as it is.
+    /// them with --all or --json, else the first ones); a port's members the same way; any other
+    /// daemon's status as it is.
     func fetch(_ path: String) throws -> String {
         let first = try ControlClient.request(path: path, "status summary")
+        if var port = try? JSONDecoder().decode(LinkStatus.self, from: Data(first.utf8)), let total = port.memberCount {
+            let wanted = all || json ? total : min(total, Self.shownWithoutAll)
+            while (port.members?.count ?? 0) < wanted {
+                let offset = port.members?.count ?? 0
+                let reply = try ControlClient.request(path: path, "status page \(offset) \(min(Self.pageSize, wanted - offset))")
+                guard let page = try? JSONDecoder().decode(LinkStatus.self, from: Data(reply.utf8)),
+                      let more = page.members, !more.isEmpty else { break }   // the list shrank meanwhile
+                port.members = (port.members ?? []) + more
+            }
+            return encodeStatus(port)
+        }
         guard var summary = try? JSONDecoder().decode(SwitchStatus.self, from: Data(first.utf8)),
               summary.kind == "switch" || summary.kind == "server", let total = summary.portCount else { return first }
         let wanted = all || json ? total : min(total, Self.shownWithoutAll)
