@@ -45,8 +45,12 @@ static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct cache *thread_cache;
 
+/* Runs on the exiting thread (a pthread key destructor). Other thread-exit destructors may run
+   after it and free keys (a Swift object released when the thread's last references go), so the
+   thread's pointer is cleared first: those frees then find no cache to wipe, instead of a freed one. */
 static void free_cache(void *p) {
     struct cache *c = p;
+    thread_cache = NULL;
     for (int i = 0; i < SLOTS; i++) {
         EVP_CIPHER_CTX_free(c->seal[i].ctx); /* frees and cleanses the key schedule */
         EVP_CIPHER_CTX_free(c->open[i].ctx);

@@ -16,6 +16,22 @@ import Testing
         return PeerHub(directory: directory, socket: socket, logger: Logger(label: "test"))
     }
 
+    /// A WireGuard peer with the hub's one authorized key, to initiate handshakes with it.
+    func makeInitiator() -> WireGuardPeer {
+        WireGuardPeer(localPrivate: peerKey, peerPublic: hubKey.publicKey, presharedKey: nil,
+                      indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
+    }
+
+    /// A fresh initiation (148 bytes) from `initiator`; empty if it made none.
+    func initiation(from initiator: WireGuardPeer, now: UInt64) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 256)
+        let n = out.withUnsafeMutableBytes { o -> Int in
+            if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: now)) { return n }
+            return 0
+        }
+        return Array(out[0..<n])
+    }
+
     func feed(_ hub: PeerHub, _ bytes: [UInt8], from address: SocketAddress, now: Nanoseconds) {
         var copy = bytes
         copy.withUnsafeMutableBytes { b in
@@ -48,27 +64,21 @@ import Testing
             var ticks: Nanoseconds = 0
             hub.workClock = { ticks += 1_000_000; return ticks }   // read before and after: 1 ms each
             let from = try SocketAddress.resolve("192.0.2.9:4000")
-            let initiator = WireGuardPeer(localPrivate: peerKey, peerPublic: hubKey.publicKey, presharedKey: nil,
-                                          indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
-            var out = [UInt8](repeating: 0, count: 256)
-            let n = out.withUnsafeMutableBytes { o -> Int in
-                if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: 1)) { return n }
-                return 0
-            }
-            #expect(n == 148)
+            let message = initiation(from: makeInitiator(), now: 1)
+            #expect(message.count == 148)
             hub.housekeeping(now: 1_000_000_000, silenceTimeout: .max) { _ in }   // opens the window
-            for _ in 0..<count { feed(hub, Array(out[0..<n]), from: from, now: 1_100_000_000) }
+            for _ in 0..<count { feed(hub, message, from: from, now: 1_100_000_000) }
             hub.housekeeping(now: 1_250_000_000, silenceTimeout: .max) { _ in }
             #expect(hub.isUnderLoad == expected, "\(count) initiations, drops \(hub.drops.nonZero)")
             guard expected else { continue }
             // Under load, the flood goes on but is answered with cheap cookie replies (the work
             // clock now charges 0.1 ms): judged by what it would cost without them, it stays load.
             hub.workClock = { ticks += 100_000; return ticks }
-            for _ in 0..<count { feed(hub, Array(out[0..<n]), from: from, now: 1_300_000_000) }
+            for _ in 0..<count { feed(hub, message, from: from, now: 1_300_000_000) }
             hub.housekeeping(now: 1_500_000_000, silenceTimeout: .max) { _ in }
             #expect(hub.isUnderLoad, "the flood goes on: cookies stay demanded")
             // The flood stops: out of cookie mode.
-            for _ in 0..<5 { feed(hub, Array(out[0..<n]), from: from, now: 1_600_000_000) }
+            for _ in 0..<5 { feed(hub, message, from: from, now: 1_600_000_000) }
             hub.housekeeping(now: 1_750_000_000, silenceTimeout: .max) { _ in }
             #expect(!hub.isUnderLoad, "the flood stopped")
         }
@@ -113,16 +123,10 @@ import Testing
         hub.relaySender = RelaySender(key: [UInt8](repeating: 7, count: 16))
         hub.setRoute(0, endpoint: switchAddress, relayMember: 42)
         hub.directory.setUnderLoad(true)
-        let initiator = WireGuardPeer(localPrivate: peerKey, peerPublic: hubKey.publicKey, presharedKey: nil,
-                                      indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
-        var out = [UInt8](repeating: 0, count: 256)
-        let n = out.withUnsafeMutableBytes { o -> Int in
-            if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: 1)) { return n }
-            return 0
-        }
-        #expect(n == 148)
-        let initiation = Array(out[0..<n])
-        initiation.withUnsafeBytes { b in
+        let initiator = makeInitiator()
+        let first = initiation(from: initiator, now: 1)
+        #expect(first.count == 148)
+        first.withUnsafeBytes { b in
             hub.handle(b, from: { switchAddress }, arrival: .relayed, expected: 0, now: 1_000_000_000) { _, _, _ in }
         }
         var sent: [[UInt8]] = []
@@ -135,15 +139,12 @@ import Testing
         // The initiator takes the cookie; its next initiation carries mac2 for the member-bound
         // identity and is accepted, through the relay, while the port is still under load.
         let reply = Array(datagram[RelayHeader.length...])
+        var out = [UInt8](repeating: 0, count: 256)
         let taken = reply.withUnsafeBytes { r in
             out.withUnsafeMutableBytes { initiator.decapsulate(datagram: r, into: $0, now: Timestamp(nanoseconds: 2)) }
         }
         #expect(taken == .done)
-        let again = out.withUnsafeMutableBytes { o -> Int in
-            if case .writeToNetwork(let n) = initiator.initiateHandshake(into: o, now: Timestamp(nanoseconds: 3)) { return n }
-            return 0
-        }
-        let second = Array(out[0..<again])
+        let second = initiation(from: initiator, now: 3)
         let handshakesBefore = hub.handshakes
         second.withUnsafeBytes { b in
             hub.handle(b, from: { switchAddress }, arrival: .relayed, expected: 0, now: 1_100_000_000) { _, _, _ in }

@@ -179,6 +179,17 @@ import Testing
         let deadline = Date().addingTimeInterval(30)
         while !thread.isFinished && Date() < deadline { usleep(1_000) }
         #expect(otherThread == 0)
+        // Keys whose last reference goes with a thread's teardown are freed on that thread after
+        // (or before) its cache is: both orders must be safe. The thread below owns the only
+        // reference to its ciphers, through its closure, which is released as the thread exits.
+        for round in 0..<40 {
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) let owned = (0..<20).map { TransportCipher(key: Self.key($0 + round))! }
+            Thread { _ = Self.wrong([(owned[0], Self.key(round))], counter: 5); done.signal() }.start()
+            done.wait()
+        }
+        usleep(200_000)   // let the last threads finish exiting
+
         // A wrong key still fails to open, whatever its slot holds.
         var buffer = Self.plaintext + [UInt8](repeating: 0, count: 16)
         _ = buffer.withUnsafeMutableBytes { ciphers[0].0.seal(counter: 9, buffer: $0, count: 100) }
