@@ -16,10 +16,13 @@ public final class BatchedSocket {
     /// How well receives and sends are batched (for metrics): calls made and datagrams moved.
     public private(set) var batching = BatchCounters()
 
-    /// When set (a tunnel with `--threads`), data messages are sealed straight into the outgoing
-    /// batch as usual but their encryption is queued and run on the workers just before the
-    /// batch is sent.
-    public var parallelSeal: (queue: CryptoQueue, workers: CryptoWorkers)?
+    /// With crypto threads (`useCryptoWorkers`), data messages are sealed straight into the
+    /// outgoing batch as usual but their encryption is queued and run on the workers just
+    /// before the batch is sent.
+    private(set) var parallelSeals: ParallelSeals?
+
+    /// Queues the encryption of what `seal` writes and runs it on `workers` before each send.
+    func useCryptoWorkers(_ workers: CryptoWorkers) { parallelSeals = ParallelSeals(workers: workers) }
 
     public init(_ socket: UDPSocket) { self.socket = socket }
 
@@ -48,7 +51,7 @@ public final class BatchedSocket {
         let h = relay == nil ? 0 : RelayHeader.length
         let room = space(max(plaintext.count + 48, WireMessage.initiationLength) + h, to: destination)
         let out = UnsafeMutableRawBufferPointer(rebasing: room[h...])
-        guard let queue = parallelSeal?.queue else {
+        guard let queue = parallelSeals?.queue else {
             let action = link.seal(plaintext, into: out, now: now)
             if case .send(let n) = action { commit(room, n + h, relay: relay, to: destination) }
             return action
@@ -112,10 +115,7 @@ public final class BatchedSocket {
     /// Sends the outgoing batch.
     public func flush() {
         guard outbound.count > 0 else { return }
-        if let parallelSeal, parallelSeal.queue.count > 0 {
-            parallelSeal.workers.run(parallelSeal.queue)
-            parallelSeal.queue.removeAll()
-        }
+        if let parallelSeals { batching.failedSeals &+= UInt64(parallelSeals.run()) }
         batching.sendCalls &+= 1
         batching.sentDatagrams &+= UInt64(outbound.count)
         socket.send(outbound)

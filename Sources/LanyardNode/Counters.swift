@@ -74,6 +74,9 @@ public struct BatchCounters: Sendable, Codable, Equatable {
     public var receivedDatagrams: UInt64 = 0
     public var sendCalls: UInt64 = 0
     public var sentDatagrams: UInt64 = 0
+    /// Datagrams whose queued encryption failed (libcrypto out of memory; crypto threads only):
+    /// sent as zeros, which the peer drops.
+    public var failedSeals: UInt64 = 0
     public init() {}
 }
 

@@ -1,3 +1,4 @@
+import LanyardCore
 import LanyardWireGuard
 #if canImport(Glibc)
 import Glibc
@@ -127,5 +128,56 @@ public final class CryptoWorkers: @unchecked Sendable {
         let workers: CryptoWorkers
         let index: Int
         init(workers: CryptoWorkers, index: Int) { self.workers = workers; self.index = index }
+    }
+}
+
+/// Encryption queued on the way out, run on every crypto thread just before a batch is sent.
+final class ParallelSeals {
+    let queue = CryptoQueue()
+    let workers: CryptoWorkers
+
+    init(workers: CryptoWorkers) { self.workers = workers }
+
+    /// Runs what is queued; returns how many seals failed.
+    func run() -> Int {
+        guard queue.count > 0 else { return 0 }
+        workers.run(queue)
+        return queue.removeAll()
+    }
+}
+
+/// The data messages of one received batch, checked in order, decrypted together on every crypto
+/// thread, then finished in arrival order (`SecureLink.beginOpen` / `finishOpen`). `Context` is
+/// what the node needs to deliver a message once it is open.
+final class ParallelOpens<Context> {
+    private let queue = CryptoQueue()
+    private let workers: CryptoWorkers
+    private var pending: [(open: PendingOpen, link: SecureLink, context: Context)] = []
+
+    init(workers: CryptoWorkers) {
+        self.workers = workers
+        pending.reserveCapacity(1_024)
+    }
+
+    /// First half of opening `datagram` on `link`: a data message waits for `finish` (nil);
+    /// anything else is handled at once and its action returned.
+    func begin(_ datagram: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, on link: SecureLink,
+               now: Nanoseconds, context: Context) -> LinkAction? {
+        switch link.beginOpen(datagram, into: out, now: now, queue: queue) {
+        case .queued(let open):
+            pending.append((open, link, context))
+            return nil
+        case .done(let action):
+            return action
+        }
+    }
+
+    /// Decrypts what waits, then gives each message's action to `opened`, in arrival order.
+    func finish(now: Nanoseconds, _ opened: (LinkAction, Context) -> Void) {
+        guard !pending.isEmpty else { return }
+        workers.run(queue)
+        for p in pending { opened(p.link.finishOpen(p.open, queue: queue, now: now), p.context) }
+        pending.removeAll(keepingCapacity: true)
+        queue.removeAll()
     }
 }

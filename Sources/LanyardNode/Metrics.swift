@@ -123,6 +123,7 @@ public enum MetricsExposition {
         counter(r, "lanyard_received_datagrams_total", b.receivedDatagrams, "Datagrams received (divided by the calls: the receive batch size).")
         counter(r, "lanyard_send_calls_total", b.sendCalls, "sendmmsg calls.")
         counter(r, "lanyard_sent_datagrams_total", b.sentDatagrams, "Datagrams sent (divided by the calls: the send batch size).")
+        counter(r, "lanyard_failed_seals_total", b.failedSeals, "Datagrams whose queued encryption failed (sent as zeros, dropped by the peer).")
     }
 
     private static func counter(_ r: PrometheusCollectorRegistry, _ name: String, _ value: UInt64, _ help: String) {

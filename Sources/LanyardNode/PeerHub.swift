@@ -135,7 +135,7 @@ public final class PeerHub {
     /// Relay datagrams go to `relay` (the switch) or are dropped.
     public func receiveAll(now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void,
                            relay: ((UnsafeRawBufferPointer, SocketAddress) -> Void)? = nil) throws(SystemError) {
-        guard let parallelOpen else {
+        guard let parallelOpens else {
             try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
                 if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
                 handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
@@ -144,53 +144,38 @@ public final class PeerHub {
         }
         // With crypto threads: a batch's data messages are checked in order, decrypted together,
         // then finished and delivered in order; everything else is handled as it comes.
+        func delivered(_ plaintext: UnsafeRawBufferPointer, _ id: PortID, _: Arrival) { deliver(plaintext, id) }
         try io.receiveAll(oversized: { drops.record(.oversized) }, batchDone: {
-            guard !pendingOpens.isEmpty else { return }
-            parallelOpen.workers.run(parallelOpen.queue)
-            for p in pendingOpens {
-                let action = peers[Int(p.id)].link.finishOpen(p.pending, queue: parallelOpen.queue, now: now)
-                opened(action, id: p.id, type: WireMessage.transportData, how: p.how, out: p.out, count: p.count,
-                       now: now) { plaintext, id, _ in deliver(plaintext, id) }
+            parallelOpens.finish(now: now) { action, c in
+                opened(action, id: c.id, type: WireMessage.transportData, how: c.how, out: c.out, count: c.count,
+                       now: now, deliver: delivered)
             }
-            pendingOpens.removeAll(keepingCapacity: true)
-            parallelOpen.queue.removeAll()
         }) { bytes, sender in
             if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
-            guard case .success(WireMessage.transportData) = WireMessage.classify(bytes) else {
-                handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
+            guard case .success(WireMessage.transportData) = WireMessage.classify(bytes),
+                  let id = directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) else {
+                handle(bytes, from: sender, arrival: nil, expected: nil, now: now, deliver: delivered)
                 return
             }
-            beginOpen(bytes, from: sender(), queue: parallelOpen.queue, now: now) { plaintext, id, _ in deliver(plaintext, id) }
+            let out = WireMessage.output(for: bytes, scratch: scratch)
+            let how = Arrival.direct(sender())
+            if let action = parallelOpens.begin(bytes, into: out, on: peers[Int(id)].link, now: now,
+                                                context: (id, how, out, bytes.count)) {
+                opened(action, id: id, type: WireMessage.transportData, how: how, out: out, count: bytes.count,
+                       now: now, deliver: delivered)
+            }
         }
     }
 
-    /// With crypto threads: each received batch's decryptions, and the data messages waiting for them.
-    private var parallelOpen: (queue: CryptoQueue, workers: CryptoWorkers)?
-    private var pendingOpens: [(pending: PendingOpen, id: PortID, how: Arrival, out: UnsafeMutableRawBufferPointer, count: Int)] = []
+    /// With crypto threads: each received batch's data messages, decrypted together.
+    private var parallelOpens: ParallelOpens<(id: PortID, how: Arrival, out: UnsafeMutableRawBufferPointer, count: Int)>?
 
     /// Spreads encryption (of everything sent through `send`) and decryption (of datagrams read
     /// by `receiveAll`) over `workers`' threads; nothing changes with one thread.
     public func useCryptoWorkers(_ workers: CryptoWorkers) {
         guard workers.threads > 1 else { return }
-        io.parallelSeal = (CryptoQueue(), workers)
-        parallelOpen = (CryptoQueue(), workers)
-        pendingOpens.reserveCapacity(1_024)
-    }
-
-    /// First half of a data message with crypto threads: its peer by receiver index, its checks,
-    /// its decryption queued (anything the link handles at once is finished here).
-    private func beginOpen(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, queue: CryptoQueue, now: Nanoseconds,
-                           deliver: (UnsafeRawBufferPointer, PortID, Arrival) -> Void) {
-        guard let id = directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) else {
-            drops.record(.unknownReceiverIndex); return
-        }
-        let out = WireMessage.output(for: bytes, scratch: scratch)
-        switch peers[Int(id)].link.beginOpen(bytes, into: out, now: now, queue: queue) {
-        case .queued(let pending): pendingOpens.append((pending, id, .direct(sender), out, bytes.count))
-        case .done(let action):
-            opened(action, id: id, type: WireMessage.transportData, how: .direct(sender), out: out, count: bytes.count,
-                   now: now, deliver: deliver)
-        }
+        io.useCryptoWorkers(workers)
+        parallelOpens = ParallelOpens(workers: workers)
     }
 
     /// Handles one datagram. `arrival` nil means straight from `sender`; `expected` is the peer a

@@ -22,10 +22,8 @@ public final class TunnelNode {
     var drops = ReasonCounters<DatagramDropReason>()
     var wasEstablished = false
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
-    /// With more than one crypto thread: each received batch's decryptions, run together.
-    let parallelOpen: (queue: CryptoQueue, workers: CryptoWorkers)?
-    /// Data messages of the current received batch waiting for their decryption, in order.
-    var pendingOpens: [(pending: PendingOpen, sender: SocketAddress, out: UnsafeMutableRawBufferPointer, count: Int)] = []
+    /// With more than one crypto thread: each received batch's data messages, decrypted together.
+    let parallelOpens: ParallelOpens<(sender: SocketAddress, out: UnsafeMutableRawBufferPointer, count: Int)>?
 
     /// A tunnel; with `workers` of more than one thread, packets are sealed and opened a batch at
     /// a time on all of them, and delivered in their order.
@@ -38,11 +36,10 @@ public final class TunnelNode {
         self.allowedSources = allowedSources
         self.logger = logger
         if let workers, workers.threads > 1 {
-            io.parallelSeal = (CryptoQueue(), workers)
-            parallelOpen = (CryptoQueue(), workers)
-            pendingOpens.reserveCapacity(1_024)
+            io.useCryptoWorkers(workers)
+            parallelOpens = ParallelOpens(workers: workers)
         } else {
-            parallelOpen = nil
+            parallelOpens = nil
         }
     }
 
@@ -78,10 +75,17 @@ public final class TunnelNode {
 
     /// Peer → device.
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
-        if let parallelOpen {
-            try io.receiveAll(oversized: { drops.record(.oversized) }, batchDone: { finishOpens(parallelOpen, now: now) }) {
-                bytes, sender in
-                beginOpen(bytes, from: sender, queue: parallelOpen.queue, now: now)
+        if let parallelOpens {
+            try io.receiveAll(oversized: { drops.record(.oversized) }, batchDone: {
+                parallelOpens.finish(now: now) { action, c in opened(action, out: c.out, count: c.count, from: c.sender, now: now) }
+            }) { bytes, sender in
+                // Data messages wait for the batch's decryption; anything else is handled at once.
+                if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
+                let out = WireMessage.output(for: bytes, scratch: scratch)
+                let from = sender()
+                if let action = parallelOpens.begin(bytes, into: out, on: link, now: now, context: (from, out, bytes.count)) {
+                    opened(action, out: out, count: bytes.count, from: from, now: now)
+                }
             }
         } else {
             try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
@@ -95,28 +99,6 @@ public final class TunnelNode {
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         let out = WireMessage.output(for: bytes, scratch: scratch)
         opened(link.open(bytes, into: out, now: now), out: out, count: bytes.count, from: sender(), now: now)
-    }
-
-    /// Data messages wait for the batch's decryption; anything else is handled at once.
-    private func beginOpen(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, queue: CryptoQueue,
-                           now: Nanoseconds) {
-        if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
-        let out = WireMessage.output(for: bytes, scratch: scratch)
-        switch link.beginOpen(bytes, into: out, now: now, queue: queue) {
-        case .queued(let pending): pendingOpens.append((pending, sender(), out, bytes.count))
-        case .done(let action): opened(action, out: out, count: bytes.count, from: sender(), now: now)
-        }
-    }
-
-    /// Runs the batch's decryptions on every crypto thread, then finishes them in arrival order.
-    private func finishOpens(_ parallel: (queue: CryptoQueue, workers: CryptoWorkers), now: Nanoseconds) {
-        guard !pendingOpens.isEmpty else { return }
-        parallel.workers.run(parallel.queue)
-        for p in pendingOpens {
-            opened(link.finishOpen(p.pending, queue: parallel.queue, now: now), out: p.out, count: p.count, from: p.sender, now: now)
-        }
-        pendingOpens.removeAll(keepingCapacity: true)
-        parallel.queue.removeAll()
     }
 
     /// What follows an open: counts, the peer's endpoint, delivery, and whatever the link sends.
@@ -197,6 +179,7 @@ public final class TunnelNode {
                    lastHeardSeconds: lastHeard == 0 ? nil : seconds(now &- lastHeard),
                    traffic: traffic, drops: countsByName(drops.nonZero))
         device.addDrops(to: &s.drops)
+        s.batching = io.batching
         return s
     }
 }

@@ -25,9 +25,6 @@ public final class CryptoQueue: @unchecked Sendable {
     private var jobs: [Job] = []
     private var results: UnsafeMutablePointer<Bool>
     private var resultCapacity: Int
-    /// Seals that failed (libcrypto out of memory): their datagrams were overwritten with zeros,
-    /// so the peer drops them as forgeries and nothing leaves in clear.
-    public private(set) var failedSeals = 0
 
     /// A queue expecting about `capacity` jobs per batch (it grows if needed, outside `run`).
     public init(capacity: Int = 4_096) {
@@ -81,9 +78,14 @@ public final class CryptoQueue: @unchecked Sendable {
     /// Whether job `index` authenticated (open) or encrypted (seal); valid after `run` covered it.
     public func succeeded(_ index: Int) -> Bool { results[index] }
 
-    /// Forgets every job (after counting failed seals), keeping the memory for the next batch.
-    public func removeAll() {
-        for i in jobs.indices where jobs[i].seal && !results[i] { failedSeals += 1 }
+    /// Forgets every job, keeping the memory for the next batch. Returns how many seals failed
+    /// (libcrypto out of memory): their datagrams were overwritten with zeros, so the peer drops
+    /// them as forgeries and nothing leaves in clear; the caller counts them.
+    @discardableResult
+    public func removeAll() -> Int {
+        var failed = 0
+        for i in jobs.indices where jobs[i].seal && !results[i] { failed += 1 }
         jobs.removeAll(keepingCapacity: true)
+        return failed
     }
 }

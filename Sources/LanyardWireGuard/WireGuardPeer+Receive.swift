@@ -115,8 +115,8 @@ extension WireGuardPeer {
     private func openTransport(_ d: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                                now: Timestamp) -> PeerResult {
         switch checkTransport(d, into: out, now: now) {
-        case .failure(let refused): return refused.result
-        case .success(let checked):
+        case .refused(let result): return result
+        case .ready(let checked):
             let authentic = checked.keypair.receiver.open(counter: checked.counter, buffer: out, count: checked.plainCount)
             return finish(checked, authentic: authentic, now: now)
         }
@@ -133,8 +133,8 @@ extension WireGuardPeer {
             return .done(decapsulate(datagram: d, into: out, now: now, source: source))
         }
         switch checkTransport(d, into: out, now: now) {
-        case .failure(let refused): return .done(refused.result)
-        case .success(let checked):
+        case .refused(let result): return .done(result)
+        case .ready(let checked):
             let job = queue.append(.init(cipher: checked.keypair.receiver, counter: checked.counter,
                                          buffer: out, count: checked.plainCount, seal: false))
             return .queued(PendingOpen(checked: checked, job: job))
@@ -155,10 +155,14 @@ extension WireGuardPeer {
         let datagramCount: Int
     }
 
-    struct Refused: Error { let result: PeerResult }
+    /// A data message ready for decryption, or what refusing it gives.
+    enum TransportCheck {
+        case ready(CheckedTransport)
+        case refused(PeerResult)
+    }
 
     private func checkTransport(_ d: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-                                now: Timestamp) -> Result<CheckedTransport, Refused> {
+                                now: Timestamp) -> TransportCheck {
         typealias L = MessageLayout
         let receiver = L.readLE32(d, L.transportReceiverOffset)
         // Checked one by one: no array per packet.
@@ -166,18 +170,18 @@ extension WireGuardPeer {
         if let k = current, k.localIndex == receiver { keypair = k }
         else if let k = next, k.localIndex == receiver { keypair = k }
         else if let k = previous, k.localIndex == receiver { keypair = k }
-        else { return .failure(Refused(result: fail(.wrongIndex))) }
-        guard !keypair.isExpired(now: now) else { return .failure(Refused(result: fail(.sessionExpired))) }
+        else { return .refused(fail(.wrongIndex)) }
+        guard !keypair.isExpired(now: now) else { return .refused(fail(.sessionExpired)) }
         let counter = L.readLE64(d, L.transportCounterOffset)
-        guard keypair.replay.mightAccept(counter) else { return .failure(Refused(result: fail(.replay))) }
+        guard keypair.replay.mightAccept(counter) else { return .refused(fail(.replay)) }
         let sealedCount = d.count - L.transportHeaderSize
-        guard out.count >= sealedCount else { return .failure(Refused(result: .error(.bufferTooSmall))) }
+        guard out.count >= sealedCount else { return .refused(.error(.bufferTooSmall)) }
         // The caller may decrypt in place by passing the datagram's own body as `out`.
         let body = d.baseAddress! + L.transportHeaderSize
         if UnsafeRawPointer(out.baseAddress!) != body {
             out.copyMemory(from: UnsafeRawBufferPointer(rebasing: d[L.transportHeaderSize...]))
         }
-        return .success(CheckedTransport(keypair: keypair, counter: counter, plainCount: sealedCount - L.tagSize,
+        return .ready(CheckedTransport(keypair: keypair, counter: counter, plainCount: sealedCount - L.tagSize,
                                          datagramCount: d.count))
     }
 

@@ -43,8 +43,10 @@ wait_until() {
 }
 
 # underlay NAME...: a bridge namespace "net" and one namespace per name with veth 'u0' on it.
-# Host i gets 192.0.2.(i+1)/24 and 2001:db8:1::(i+1)/64 in the order given.
+# Host i (from 1, in the order given) gets $UNDERLAY_NET.i/24 (192.0.2 unless set) and
+# 2001:db8:1::i/64.
 make_underlay() {
+    local net=${UNDERLAY_NET:-192.0.2}
     ip netns add "$(ns net)"; NAMESPACES+=(net)
     inns net ip link add br0 type bridge
     inns net ip link set br0 up
@@ -58,7 +60,7 @@ make_underlay() {
         inns net ip link set "${PFX}p$i" master br0 up
         inns "$name" ip link set "${PFX}h$i" name u0
         inns "$name" ip link set lo up
-        inns "$name" ip addr add "192.0.2.$i/24" dev u0
+        inns "$name" ip addr add "$net.$i/24" dev u0
         inns "$name" ip addr add "2001:db8:1::$i/64" dev u0 nodad
         inns "$name" ip link set u0 up
         i=$((i + 1))

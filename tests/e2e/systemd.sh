@@ -19,7 +19,6 @@ ROOTFS_PACKAGES=systemd,dbus,systemd-sysv,python3-minimal,procps,iproute2,iputil
 SWIFT_ROOT=${SWIFT_ROOT:-/opt/swift}     # the binary links the Swift runtime from here
 CONTAINERS=(a b c)
 declare -A NSPAWN PID1
-declare -A UNDERLAY=([a]=203.0.113.1 [b]=203.0.113.2 [c]=203.0.113.3)
 T0=$SECONDS
 TIMES=()
 
@@ -186,25 +185,7 @@ trap 'exit 130' INT TERM
 
 # --- network: a bridge namespace and one namespace per container, underlay 203.0.113.0/24
 
-make_network() {
-    ip netns add "$(ns net)"; NAMESPACES+=(net)
-    inns net ip link set lo up
-    inns net ip link add br0 type bridge
-    inns net ip link set br0 up
-    local i=1 n
-    for n in "${CONTAINERS[@]}"; do
-        ip netns add "$(ns "$n")"; NAMESPACES+=("$n")
-        ip link add "${PFX}h$i" type veth peer name "${PFX}p$i"
-        ip link set "${PFX}h$i" netns "$(ns "$n")"
-        ip link set "${PFX}p$i" netns "$(ns net)"
-        inns net ip link set "${PFX}p$i" master br0 up
-        inns "$n" ip link set "${PFX}h$i" name u0
-        inns "$n" ip link set lo up
-        inns "$n" ip addr add "${UNDERLAY[$n]}/24" dev u0
-        inns "$n" ip link set u0 up
-        i=$((i + 1))
-    done
-}
+make_network() { UNDERLAY_NET=203.0.113 make_underlay "${CONTAINERS[@]}"; }   # a, b, c: .1, .2, .3
 
 # --- configuration, written into the roots before boot (the host sees the containers' files)
 

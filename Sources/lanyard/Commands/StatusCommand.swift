@@ -57,28 +57,36 @@ struct StatusCommand: ParsableCommand {
     func fetch(_ path: String) throws -> String {
         let first = try ControlClient.request(path: path, "status summary")
         if var port = try? JSONDecoder().decode(LinkStatus.self, from: Data(first.utf8)), let total = port.memberCount {
-            let wanted = all || json ? total : min(total, Self.shownWithoutAll)
-            while (port.members?.count ?? 0) < wanted {
-                let offset = port.members?.count ?? 0
-                let reply = try ControlClient.request(path: path, "status page \(offset) \(min(Self.pageSize, wanted - offset))")
-                guard let page = try? JSONDecoder().decode(LinkStatus.self, from: Data(reply.utf8)),
-                      let more = page.members, !more.isEmpty else { break }   // the list shrank meanwhile
-                port.members = (port.members ?? []) + more
+            var members = port.members ?? []
+            try fetchPages(path, total: total) { (page: LinkStatus) in
+                members += page.members ?? []
+                return page.members?.count ?? 0
             }
+            port.members = members
             return encodeStatus(port)
         }
         guard var summary = try? JSONDecoder().decode(SwitchStatus.self, from: Data(first.utf8)),
               summary.kind == "switch" || summary.kind == "server", let total = summary.portCount else { return first }
+        try fetchPages(path, total: total) { (page: SwitchStatus) in
+            summary.ports += page.ports
+            summary.macTable += page.macTable
+            return page.ports.count
+        }
+        return encodeStatus(summary)
+    }
+
+    /// Asks for `status page OFFSET LIMIT` until all `total` rows (or, without --all and --json,
+    /// the first `shownWithoutAll`) have come; `add` takes a page and says how many rows it held.
+    /// An empty page (the table shrank meanwhile) ends it.
+    func fetchPages<Page: Decodable>(_ path: String, total: Int, add: (Page) -> Int) throws {
         let wanted = all || json ? total : min(total, Self.shownWithoutAll)
         var offset = 0
         while offset < wanted {
             let reply = try ControlClient.request(path: path, "status page \(offset) \(min(Self.pageSize, wanted - offset))")
-            guard let page = try? JSONDecoder().decode(SwitchStatus.self, from: Data(reply.utf8)) else { break }
-            summary.ports += page.ports
-            summary.macTable += page.macTable
-            if page.ports.isEmpty { break }   // the table shrank meanwhile
-            offset += page.ports.count
+            guard let page = try? JSONDecoder().decode(Page.self, from: Data(reply.utf8)) else { break }
+            let rows = add(page)
+            if rows == 0 { break }
+            offset += rows
         }
-        return encodeStatus(summary)
     }
 }

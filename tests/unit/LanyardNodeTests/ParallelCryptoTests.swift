@@ -5,9 +5,9 @@ import Logging
 import LanyardWireGuard
 @testable import LanyardNode
 
-/// Sealing and opening a batch on several threads gives what one thread gives, in order: the same
-/// lengths and counters, every plaintext back intact, a forgery or a replay inside a batch refused
-/// alone.
+/// Sealing and opening on several threads agrees with one thread, in order: what one seals the
+/// other opens, counters run in order, every plaintext comes back, a forgery or a replay inside a
+/// batch is refused alone.
 @Suite struct ParallelCryptoTests {
     /// Two peers with an established session (A initiated).
     static func connectedPeers() -> (WireGuardPeer, WireGuardPeer) {
@@ -77,24 +77,27 @@ import LanyardWireGuard
         return results
     }
 
-    @Test func fourThreadsSealAndOpenWhatOneThreadDoes() {
-        let (a1, _) = Self.connectedPeers()
-        let serial = Self.sealAll(a1, workers: nil)
+    @Test func parallelAndSerialSealsAndOpensAgree() {
         let workers = CryptoWorkers(threads: 4)
         defer { workers.stop() }
         #expect(workers.threads == 4)
+        // Sealed on 4 threads, opened one by one as a single-threaded peer does: counters 1, 2, …
+        // in order (0 carried the handshake's confirmation), every plaintext back.
         let (a, b) = Self.connectedPeers()
         let parallel = Self.sealAll(a, workers: workers)
         #expect(parallel.count == Self.packets.count)
-        // Same lengths and headers (counters 1, 2, …, in order) as one thread would write.
-        #expect(parallel.map(\.count) == serial.map(\.count))
+        var out = [UInt8](repeating: 0, count: 2_048)
         for (i, d) in parallel.enumerated() {
             let counter = d[8..<16].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            #expect(counter == UInt64(i + 1)) // counter 0 carried the handshake's confirmation
+            #expect(counter == UInt64(i + 1))
+            let r = d.withUnsafeBytes { p in out.withUnsafeMutableBytes { b.decapsulate(datagram: p, into: $0, now: Timestamp(nanoseconds: 3_000_000_000)) } }
+            #expect(r == .writeToTunnel(MessageLayout.paddedCount(Self.packets[i].count)))
+            #expect(Array(out[0..<Self.packets[i].count]) == Self.packets[i])
         }
-        // B opens them in one parallel batch, with one datagram replayed inside it.
-        let batch = parallel + [parallel[10]]
-        let results = Self.openAll(b, batch, workers: workers)
+        // Sealed one by one, opened as one parallel batch with a datagram replayed inside it.
+        let (a2, b2) = Self.connectedPeers()
+        let serial = Self.sealAll(a2, workers: nil)
+        let results = Self.openAll(b2, serial + [serial[10]], workers: workers)
         for (i, p) in Self.packets.enumerated() {
             #expect(results[i] == .writeToTunnel(MessageLayout.paddedCount(p.count)))
         }
@@ -148,8 +151,8 @@ import LanyardWireGuard
         let (a, b) = Self.connectedPeers()
         // Bound but never read or sent from: the batch is inspected in memory.
         let io = BatchedSocket(try UDPSocket(bindTo: SocketAddress.resolve("127.0.0.1:0", passive: true)))
-        let queue = CryptoQueue()
-        io.parallelSeal = (queue, workers)
+        io.useCryptoWorkers(workers)
+        let stage = try #require(io.parallelSeals)
         let link = WireGuardLink(peer: a)
         let destination = try SocketAddress.resolve("192.0.2.5:51820")
         let now: Nanoseconds = 2_000_000_000
@@ -160,10 +163,8 @@ import LanyardWireGuard
             let action = plaintext.withUnsafeBytes { io.seal($0, on: link, to: destination, now: now) }
             #expect(action == .send(MessageLayout.transportSize(plaintextCount: size)))
         }
-        #expect(queue.count == sizes.count)
-        workers.run(queue)
-        queue.removeAll()
-        #expect(queue.failedSeals == 0)
+        #expect(stage.queue.count == sizes.count)
+        #expect(stage.run() == 0)   // no seal failed
         var opened: [Int] = []
         var out = [UInt8](repeating: 0, count: 2_048)
         io.pendingOutbound.forEachDatagram(oversized: { Issue.record("oversized") }) { bytes, _ in
