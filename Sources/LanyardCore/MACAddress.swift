@@ -45,4 +45,15 @@ public struct MACAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.rawValue < b.rawValue }
+
+    /// A locally administered unicast address that depends only on `publicKey` (32 bytes): a port
+    /// keeps its MAC across restarts, so the other members' neighbour caches (ARP, ND) stay right
+    /// and nothing waits for them to expire. Keyed SipHash of the key, so the MAC does not show
+    /// the key's own bytes.
+    public static func stable(forPublicKey publicKey: [UInt8]) -> MACAddress {
+        let label = Array("lanyard tap mac\u{0}".utf8)
+        let tag = publicKey.withUnsafeBytes { SipHash24(key: label).tag($0) }
+        // Clear the group bit (unicast), set the locally administered bit.
+        return MACAddress(rawValue: (tag & 0xFCFF_FFFF_FFFF & 0xFFFF_FFFF_FFFF) | 0x0200_0000_0000)
+    }
 }

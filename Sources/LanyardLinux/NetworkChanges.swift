@@ -93,9 +93,11 @@ public final class NetworkChanges {
     /// Records a change made by other means, with how to reverse it.
     func record(_ argv: [String], undo reverse: [String]) { undo.append((argv.joined(separator: " "), reverse)) }
 
-    /// Sets MTU, adds addresses and brings `interface` up. Addresses vanish with the interface.
-    public func configureInterface(_ interface: String, mtu: Int?, addresses: [String]) throws(SystemError) {
+    /// Sets MTU (and the hardware address, if given), adds addresses and brings `interface` up.
+    /// Addresses vanish with the interface.
+    public func configureInterface(_ interface: String, mtu: Int?, hardwareAddress: String? = nil, addresses: [String]) throws(SystemError) {
         if let mtu { try apply(["ip", "link", "set", "dev", interface, "mtu", String(mtu)], undo: nil) }
+        if let hardwareAddress { try apply(["ip", "link", "set", "dev", interface, "address", hardwareAddress], undo: nil) }
         for address in addresses {
             try apply(["ip", "addr", "add", address, "dev", interface], undo: nil)
         }

@@ -11,6 +11,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     case cookieRequired
     case staleOrReplayedHandshake
     case handshakeFailed
+    case invalidMac1
     case decryptionFailed
     case replayed
     case expiredSession
@@ -43,6 +44,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
         case .cookieRequired: "cookie required (under load)"
         case .staleOrReplayedHandshake: "stale or replayed handshake"
         case .handshakeFailed: "handshake failed"
+        case .invalidMac1: "invalid mac1"
         case .decryptionFailed: "decryption failed"
         case .replayed: "replayed counter"
         case .expiredSession: "expired session"

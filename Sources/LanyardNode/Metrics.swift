@@ -35,6 +35,10 @@ public enum MetricsExposition {
             }
         }
         counter(r, "lanyard_handshakes_total", s.handshakes ?? 0, "WireGuard handshakes completed.")
+        if let n = s.cookieReplies {
+            counter(r, "lanyard_cookie_replies_total", n, "Cookie replies sent to initiations while under handshake load.")
+            r.makeGauge(name: "lanyard_handshake_under_load", help: "1 while handshakes need a cookie (a flood), else 0.").set(Int64(s.underLoad == true ? 1 : 0))
+        }
         drops(r, "lanyard_datagram_drops_total", s.datagramDrops, "Datagrams dropped before switching or routing, by reason.")
         if s.kind == "switch" {
             drops(r, "lanyard_frame_drops_total", s.frameDrops, "Ethernet frames the switch dropped, by reason.")

@@ -71,6 +71,18 @@ public final class PeerHub {
     static let handshakeFailures: [DatagramDropReason] = [.unknownPeerKey, .handshakeFailed, .staleOrReplayedHandshake, .cookieRequired]
     /// Whether the hub demands cookies (too many valid-looking initiations recently).
     public private(set) var isUnderLoad = false
+    /// Cookie replies sent since start.
+    public private(set) var cookieReplies: UInt64 = 0
+    /// Time spent since the last pass on initiations that passed mac1 and then failed (a stranger's
+    /// key, random fields, a replay): what a flood by someone who knows our public key costs.
+    private var failedWork: Nanoseconds = 0
+    /// Whether the current load was declared because of failing initiations (then it ends by
+    /// `floodShare`'s measure, not `loadShare`'s).
+    private var loadIsFlood = false
+    /// Initiations that pass mac1 and then fail cost a Diffie-Hellman each and serve nobody: when
+    /// they take more than a tenth of the hub's time, cookies are demanded. An honest join storm
+    /// (initiations that succeed) is judged by `loadShare` alone, so it is not slowed by cookies.
+    static let floodShare = 0.1
     /// The hub demands cookies when handshakes took more than three quarters of its time since the
     /// last pass: then they crowd out everything else, which is the load cookies exist for. A
     /// join of thousands of members the hub can absorb is not load, and costs nobody a cookie
@@ -199,12 +211,16 @@ public final class PeerHub {
             let started = workClock()
             let verdict = directory.screenInitiation(bytes, sender: relayedFrom.map(Self.relayedSource) ?? from.identityBytes,
                                                      into: scratch, now: now)
-            // Only initiations with a valid mac1 (made by someone who knows our public key) count
-            // as load: garbage alone must not push honest peers through cookie round trips.
-            if verdict != .drop(.handshakeFailed) { workStarted = started; recentInitiations += 1 }
+            // Every initiation with a valid mac1 (made by someone who knows our public key) is
+            // load, whatever its fate: garbage without one must not push honest peers through
+            // cookie round trips, but a flood of valid-looking ones that fail later is the load
+            // cookies exist for, and is weighed as such (see `floodShare`).
+            if verdict != .drop(.invalidMac1) { workStarted = started; recentInitiations += 1 }
+            if case .drop(let reason) = verdict, reason != .invalidMac1 { failedWork &+= workClock() &- started }
             switch verdict {
             case .peer(let p): id = p
             case .reply(let n):
+                cookieReplies &+= 1
                 let reply = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
                 if let member = relayedFrom, let endpoint = peers[Int(member)].endpoint {
                     io.enqueue(reply, to: endpoint, relay: wrap(member))
@@ -313,6 +329,23 @@ public final class PeerHub {
         }
     }
 
+    /// Starts a new handshake with peer `id` on its route now, whatever its session (a port's
+    /// member that restarted and lost the keys we still hold).
+    func initiateHandshake(_ id: PortID, now: Nanoseconds) {
+        guard let endpoint = peers[Int(id)].endpoint else { return }
+        if case .send(let n) = peers[Int(id)].link.initiateHandshake(into: scratch, now: now) {
+            io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: endpoint, relay: wrap(id))
+        }
+    }
+
+    /// Whether `bytes` (a WireGuard message from peer `id`) belongs to a session we do not hold:
+    /// a data message or response for a receiver index that is not `id`'s.
+    func isForLostSession(_ bytes: UnsafeRawBufferPointer, from id: PortID) -> Bool {
+        guard case .success(let type) = WireMessage.classify(bytes),
+              type == WireMessage.transportData || type == WireMessage.response else { return false }
+        return directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) != id
+    }
+
     /// Whether peer `id` has a session that can carry data now.
     func isEstablished(_ id: PortID, now: Nanoseconds) -> Bool { peers[Int(id)].link.isEstablished(now: now) }
 
@@ -335,14 +368,27 @@ public final class PeerHub {
         // Under load: what the initiations would cost without cookies; leave below two thirds of
         // the threshold, so that the hub does not flap in and out of cookie mode.
         let share = isUnderLoad ? Double(recentInitiations) * handshakeCost / window : Double(initiationWork) / window
-        let loaded = isUnderLoad ? share > Self.loadShare * 2 / 3 : share > Self.loadShare
+        let failedShare = Double(failedWork) / window
+        let loaded: Bool
+        if isUnderLoad {
+            loaded = share > (loadIsFlood ? Self.floodShare : Self.loadShare) * 2 / 3
+        } else {
+            loaded = share > Self.loadShare || failedShare > Self.floodShare
+            if loaded { loadIsFlood = failedShare > Self.floodShare }
+        }
         if loaded != isUnderLoad {
             isUnderLoad = loaded
             directory.setUnderLoad(loaded)
-            logger.notice(loaded ? "handshake flood (handshakes took \(Int(share * 100))% of the time): demanding cookies"
-                                 : "handshake load normal again")
+            if !loaded {
+                logger.notice("handshake load normal again")
+            } else if loadIsFlood {
+                logger.warning("handshake flood (failing initiations with a valid mac1 took \(Int(failedShare * 100))% of the time): demanding cookies")
+            } else {
+                logger.notice("handshake load (handshakes took \(Int(share * 100))% of the time): demanding cookies")
+            }
         }
         initiationWork = 0
+        failedWork = 0
         recentInitiations = 0
         windowStart = now
         if now >= nextSummary {

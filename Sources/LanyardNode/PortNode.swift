@@ -59,6 +59,9 @@ public final class PortNode {
     private var localByKey: [PublicKey: PortID] = [:]
     private var active: [PortID] = []
     private var lastLookup: [UInt32: Nanoseconds] = [:]
+    /// Members (by switch id) that sent through the relay before we knew them: a handshake
+    /// starts when the switch introduces them.
+    private var handshakeWanted: Set<UInt32> = []
     private var nextIdleSweep: Nanoseconds = 0
     /// Source MACs seen on the TAP since the last report to the switch (usually one).
     private var localMACs: Set<MACAddress> = []
@@ -168,9 +171,42 @@ public final class PortNode {
 
     private func relayed(_ bytes: UnsafeRawBufferPointer, now: Nanoseconds) {
         guard bytes.count >= RelayHeader.minimumLength else { drops.record(.tooShort); return }
-        guard let local = localBySwitchID[RelayHeader.memberID(bytes)] else { drops.record(.relayFromNonMember); return }
+        let origin = RelayHeader.memberID(bytes)
         let inner = UnsafeRawBufferPointer(rebasing: bytes[RelayHeader.length...])
+        guard let local = localBySwitchID[origin] else {
+            // A member we were never introduced to talks to us (we restarted and it still holds a
+            // session with our previous run, or ids changed): ask the switch who it is, and start
+            // a handshake once it has answered.
+            drops.record(.relayFromNonMember)
+            if handshakeWanted.count < 4096 { handshakeWanted.insert(origin) }
+            lookUp(.id(origin), key: origin, now: now)
+            return
+        }
+        noteRelayedArrival(inner, from: local, now: now)
         members.handle(inner, from: { self.hub.endpoint }, arrival: .relayed, expected: local, now: now) { fromMember($0, $1, $2, now: now) }
+    }
+
+    /// What a relayed datagram says about our session and path with its member: data for a
+    /// session we do not hold means it kept one we lost (we restarted): start a new one. A
+    /// handshake through the relay means it cannot reach us on the direct path we use (it
+    /// restarted, or its address changed): answer through the relay and probe afresh.
+    private func noteRelayedArrival(_ inner: UnsafeRawBufferPointer, from local: PortID, now: Nanoseconds) {
+        guard inner.count >= 4, let m = known[Int(local)] else { return }
+        if inner[0] == WireMessage.initiation {
+            if m.path.distrust(now: now) { updateRoute(local, now: now) }
+        } else if members.isForLostSession(inner, from: local) {
+            restartSession(local, now: now)
+        }
+    }
+
+    /// Starts a new end-to-end handshake with a member whose session is lost (at most every 5 s).
+    private func restartSession(_ local: PortID, now: Nanoseconds) {
+        guard let m = known[Int(local)] else { return }
+        if let t = m.handshakeKickedAt, now &- t < .seconds(5) { return }
+        m.handshakeKickedAt = now
+        noteActivitySlow(local, now: now)
+        if m.path.distrust(now: now) { updateRoute(local, now: now) }
+        members.initiateHandshake(local, now: now)
     }
 
     private func fromMember(_ plaintext: UnsafeRawBufferPointer, _ local: PortID, _ arrival: PeerHub.Arrival, now: Nanoseconds) {
@@ -330,6 +366,7 @@ public final class PortNode {
         m.path.announce(observed: Array(reachable.prefix(1)), local: Array(reachable.dropFirst()), now: now)
         updateRoute(local, now: now)
         if info.isRendezvous { noteActivity(local, now: now) }
+        if handshakeWanted.remove(info.id) != nil { restartSession(local, now: now) }
     }
 
     /// The switch says a member was removed: end every session with it.

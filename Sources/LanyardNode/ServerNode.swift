@@ -201,6 +201,8 @@ public final class ServerNode {
         if scope != .all { (s.portCount, s.portsUp) = hub.counts() }
         s.kind = "server"
         s.handshakes = hub.handshakes
+        s.cookieReplies = hub.cookieReplies
+        s.underLoad = hub.isUnderLoad
         s.batching = hub.io.batching
         tun.addDrops(to: &s.datagramDrops)
         for i in s.ports.indices { s.ports[i].addresses = addresses[Int(s.ports[i].id)].map(\.description) }

@@ -38,6 +38,9 @@ public struct SwitchStatus: Codable, Sendable {
     public var frameDrops: [String: UInt64]
     public var relayPairs: [RelayPair]? = nil
     public var handshakes: UInt64? = nil
+    /// Cookie replies sent (handshakes demanded a cookie under load), and whether it is under load now.
+    public var cookieReplies: UInt64? = nil
+    public var underLoad: Bool? = nil
     public var batching: BatchCounters? = nil
     public var macMoves: UInt64? = nil
     /// Set when `ports` (and `macTable`, which then holds those ports' MACs) is one page of the

@@ -304,6 +304,8 @@ public final class SwitchNode {
         s.mode = settings.directPaths ? "direct paths" : "relay all"
         s.relayPairs = pairs
         s.handshakes = hub.handshakes
+        s.cookieReplies = hub.cookieReplies
+        s.underLoad = hub.isUnderLoad
         s.batching = hub.io.batching
         s.macMoves = fabric.moves
         return s

@@ -88,7 +88,7 @@ extension DatagramDropReason {
         case .staleTimestamp: self = .staleOrReplayedHandshake
         case .unknownPeer: self = .unknownPeerKey
         case .cookieRequired: self = .cookieRequired
-        case .invalidMac: self = .handshakeFailed
+        case .invalidMac: self = .invalidMac1
         case .sessionExpired: self = .expiredSession
         case .bufferTooSmall: self = .oversized
         case .cryptoFailure: self = .handshakeFailed
@@ -98,7 +98,7 @@ extension DatagramDropReason {
     init(_ reason: DirectoryDropReason) {
         switch reason {
         case .malformed: self = .unknownMessageType
-        case .invalidMac: self = .handshakeFailed
+        case .invalidMac: self = .invalidMac1
         case .rateLimited: self = .cookieRequired
         case .decryptFailed: self = .handshakeFailed
         case .unknownPeer: self = .unknownPeerKey

@@ -268,6 +268,35 @@ redirect_check() {
 }
 check "cut lifted: a <-> b goes direct again within 25 s" redirect_check
 
+# 4a. A port restarts (same key, new socket, as a crash, an upgrade or `systemctl restart` does):
+# unicast between it and a peer it had a direct path with must work again within seconds, both
+# ways, whichever side restarted. Bound 12 s: the surviving side trusts the stale direct path for
+# up to 5 s after its last pong, then its traffic reaches the restarted port through the relay,
+# which looks the sender up and handshakes (one switch round trip plus the handshake); 12 s
+# leaves a second 5 s handshake retry of margin. The direct path then forms again.
+both_ways() { ping4 a 198.51.100.12 1 >/dev/null && ping4 b 198.51.100.11 1 >/dev/null; }
+restart_check() { # NAME SUFFIX (the port to restart)
+    traffic_on 20
+    wait_until 15 path_is a b direct; local rc=$?
+    traffic_off
+    [ $rc -eq 0 ] || { path_info a b; return 1; }
+    kill -KILL "${PIDS[port-$1]}"; wait "${PIDS[port-$1]}" 2>/dev/null; unset "PIDS[port-$1]"
+    rm -f "/run/lanyard/${PFX}-$1.sock"
+    start_port "$1" "$2"
+    local t0=$SECONDS
+    # traffic from the side that stayed up (it holds the stale session), and from the restarted one
+    wait_until 12 both_ways; rc=$?
+    echo "path a <-> b: both ways again $((SECONDS - t0)) s after $1 was SIGKILLed and restarted (bound: 12 s)"
+    [ $rc -eq 0 ] || return 1
+    traffic_on 30
+    wait_until 25 path_is a b direct; rc=$?
+    traffic_off
+    path_info a b
+    return $rc
+}
+check "b SIGKILLed and restarted: a <-> b both ways within 12 s, then direct again" restart_check b 12
+check "a SIGKILLed and restarted: a <-> b both ways within 12 s, then direct again" restart_check a 11
+
 # 4. The switch dies while a and b talk directly.
 switch_kill_check() {
     traffic_on 20

@@ -139,6 +139,19 @@ public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
         return path(now: now) != before
     }
 
+    /// The member evidently cannot use the direct path (it sent a handshake through the relay):
+    /// stop trusting it now rather than after `trustTime`, and probe every candidate at once.
+    /// Returns true if a direct path was in use.
+    @discardableResult
+    public mutating func distrust(now: Nanoseconds) -> Bool {
+        guard let b = best, case .direct = path(now: now) else { return false }
+        candidates[b].lastPong = nil
+        candidates[b].probeID = 0
+        failedRounds = 0
+        nextRound = now
+        return true
+    }
+
     /// Forgets every candidate (the member's addresses are no longer believed).
     public mutating func reset() {
         candidates.removeAll()

@@ -31,6 +31,9 @@ struct PortCommand: ParsableCommand {
     @Option(help: "Interface MTU (default \(defaultTapMTU): a full frame crosses a 1500-byte path unfragmented).")
     var mtu: Int = defaultTapMTU
 
+    @Option(help: "The TAP's MAC address: 'stable' (default: derived from the port's public key, so it survives restarts and the other members' ARP caches stay right), 'random' (the kernel's choice), or an address such as 02:00:5e:00:53:01.")
+    var mac: String = "stable"
+
     @Flag(help: "Leave the interface down and unconfigured (configure it yourself).")
     var noConfigure = false
 
@@ -38,6 +41,11 @@ struct PortCommand: ParsableCommand {
 
     func validate() throws {
         guard (576...9000).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 9000") }
+        if mac != "stable", mac != "random" {
+            guard let m = MACAddress(mac), !m.isMulticast, !m.isZero else {
+                throw ValidationError("--mac '\(mac)' must be 'stable', 'random' or a unicast address such as 02:00:5e:00:53:01")
+            }
+        }
         for a in address where !a.contains("/") {
             throw ValidationError("--address '\(a)' needs a prefix length, e.g. 198.51.100.10/24")
         }
@@ -66,7 +74,10 @@ struct PortCommand: ParsableCommand {
             let device = try TunDevice(name: tap, mode: .tap)
             let network = NetworkChanges(logger: logger)
             defer { network.undoAll() }
-            if !noConfigure { try network.configureInterface(device.name, mtu: mtu, addresses: address) }
+            if !noConfigure {
+                let hardware = mac == "random" ? nil : (mac == "stable" ? MACAddress.stable(forPublicKey: key.publicKey.rawValue).description : mac)
+                try network.configureInterface(device.name, mtu: mtu, hardwareAddress: hardware, addresses: address)
+            }
             let socket = try UDPSocket(toReach: endpoint)
             let control = try ControlServer(path: daemon.controlPath(default: "port-\(device.name)"))
             let metrics = try daemon.metricsListener()
