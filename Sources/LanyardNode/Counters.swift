@@ -12,6 +12,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     case staleOrReplayedHandshake
     case handshakeFailed
     case invalidMac1
+    case handshakeBudgetExhausted
     case decryptionFailed
     case replayed
     case expiredSession
@@ -45,6 +46,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
         case .staleOrReplayedHandshake: "stale or replayed handshake"
         case .handshakeFailed: "handshake failed"
         case .invalidMac1: "invalid mac1"
+        case .handshakeBudgetExhausted: "handshake without cookie over the load budget"
         case .decryptionFailed: "decryption failed"
         case .replayed: "replayed counter"
         case .expiredSession: "expired session"

@@ -65,6 +65,14 @@ public enum WireMessage {
         return UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(rebasing: bytes[16...]))
     }
 
+    /// Whether an initiation (already classified, 148 bytes) carries a mac2, i.e. a cookie.
+    @inline(__always)
+    public static func hasMac2(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var any: UInt8 = 0
+        for i in (initiationLength - 16)..<initiationLength { any |= bytes[i] }
+        return any != 0
+    }
+
     /// Checks type and exact/min length; returns the type or the drop reason.
     public static func classify(_ bytes: UnsafeRawBufferPointer) -> Result<UInt8, DatagramDropReasonBox> {
         guard bytes.count >= 4 else { return .failure(.init(.tooShort)) }

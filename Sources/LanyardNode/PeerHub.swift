@@ -68,7 +68,7 @@ public final class PeerHub {
     /// The drop counters at the last per-minute summary of handshake failures.
     private var dropsAtLastSummary = ReasonCounters<DatagramDropReason>()
     private var nextSummary: Nanoseconds = 0
-    static let handshakeFailures: [DatagramDropReason] = [.unknownPeerKey, .handshakeFailed, .staleOrReplayedHandshake, .cookieRequired]
+    static let handshakeFailures: [DatagramDropReason] = [.unknownPeerKey, .handshakeFailed, .staleOrReplayedHandshake, .cookieRequired, .invalidMac1, .handshakeBudgetExhausted]
     /// Whether the hub demands cookies (too many valid-looking initiations recently).
     public private(set) var isUnderLoad = false
     /// Cookie replies sent since start.
@@ -83,6 +83,47 @@ public final class PeerHub {
     /// they take more than a tenth of the hub's time, cookies are demanded. An honest join storm
     /// (initiations that succeed) is judged by `loadShare` alone, so it is not slowed by cookies.
     static let floodShare = 0.1
+    /// Time spent screening initiations (valid or not) since the last housekeeping pass, and the
+    /// most it may take under load: half of a pass's 0.25 s. Past it, initiations without a
+    /// cookie are dropped unread, so data, keepalives and members with cookies keep the rest.
+    private var handshakeTime: Nanoseconds = 0
+    static let handshakeBudget: Nanoseconds = .seconds(0.125)
+    /// `floodShare` and `loadShare` of one housekeeping pass: reached within a pass, the hub
+    /// demands cookies at once.
+    static let floodBudget = Nanoseconds(Double(Nanoseconds.seconds(0.25)) * floodShare)
+    static let loadBudget = Nanoseconds(Double(Nanoseconds.seconds(0.25)) * loadShare)
+
+    /// What an initiation's screening showed, for the load measures.
+    enum InitiationWork { case garbage, failed, valid }
+
+    /// Counts `spent` towards the budget and the load measures; declares load at once, not at the
+    /// next housekeeping pass (a busy loop may take a while to get there, and a flood costs a
+    /// Diffie-Hellman per datagram until then).
+    private func account(_ work: InitiationWork, _ spent: Nanoseconds) {
+        handshakeTime &+= spent
+        if work != .garbage { initiationWork &+= spent }
+        if work == .failed { failedWork &+= spent }
+        if !isUnderLoad, failedWork >= Self.floodBudget || initiationWork >= Self.loadBudget {
+            enterLoad(flood: failedWork >= Self.floodBudget)
+        }
+    }
+
+    private func enterLoad(flood: Bool) {
+        // The cost of one full handshake, from what led here (the estimate that keeps the hub
+        // under load while cookie replies make initiations cheap).
+        if recentInitiations > 0 {
+            let cost = Double(initiationWork) / Double(recentInitiations)
+            handshakeCost = handshakeCost == 0 ? cost : 0.8 * handshakeCost + 0.2 * cost
+        }
+        isUnderLoad = true
+        loadIsFlood = flood
+        directory.setUnderLoad(true)
+        if flood {
+            logger.warning("handshake flood (initiations with a valid mac1 that fail): demanding cookies")
+        } else {
+            logger.notice("handshake load (handshakes take over \(Int(Self.loadShare * 100))% of the time): demanding cookies")
+        }
+    }
     /// The hub demands cookies when handshakes took more than three quarters of its time since the
     /// last pass: then they crowd out everything else, which is the load cookies exist for. A
     /// join of thousands of members the hub can absorb is not load, and costs nobody a cookie
@@ -200,23 +241,35 @@ public final class PeerHub {
         case .failure(let box): drops.record(box.reason); return
         }
         let id: PortID
+        // Time spent on an initiation, from screening to the answer queued; what it counts
+        // towards is decided once its verdict is known.
         var workStarted: Nanoseconds = 0
-        defer { if workStarted != 0 { initiationWork &+= workClock() &- workStarted } }
+        var work = InitiationWork.garbage
+        defer { if workStarted != 0 { account(work, workClock() &- workStarted) } }
         if type == WireMessage.initiation {
+            // Over the budget under load, an initiation without a cookie (mac2 all zero) is
+            // dropped unread: one that carries a cookie is still checked, so members that
+            // answered a cookie reply get in while the flood is shed.
+            if isUnderLoad, handshakeTime >= Self.handshakeBudget, !WireMessage.hasMac2(bytes) {
+                drops.record(.handshakeBudgetExhausted); return
+            }
             let from = sender()
             // Initiations through the relay all come from the switch's address: their cookies
             // are bound to the member that sent them, and cookie replies go back to it the way
             // its datagrams go (through the relay while its route is relayed).
             let relayedFrom = arrival == .relayed ? expected : nil
-            let started = workClock()
+            workStarted = workClock()
             let verdict = directory.screenInitiation(bytes, sender: relayedFrom.map(Self.relayedSource) ?? from.identityBytes,
                                                      into: scratch, now: now)
             // Every initiation with a valid mac1 (made by someone who knows our public key) is
             // load, whatever its fate: garbage without one must not push honest peers through
             // cookie round trips, but a flood of valid-looking ones that fail later is the load
             // cookies exist for, and is weighed as such (see `floodShare`).
-            if verdict != .drop(.invalidMac1) { workStarted = started; recentInitiations += 1 }
-            if case .drop(let reason) = verdict, reason != .invalidMac1 { failedWork &+= workClock() &- started }
+            switch verdict {
+            case .drop(.invalidMac1): work = .garbage
+            case .drop: work = .failed; recentInitiations += 1
+            default: work = .valid; recentInitiations += 1
+            }
             switch verdict {
             case .peer(let p): id = p
             case .reply(let n):
@@ -369,26 +422,18 @@ public final class PeerHub {
         // the threshold, so that the hub does not flap in and out of cookie mode.
         let share = isUnderLoad ? Double(recentInitiations) * handshakeCost / window : Double(initiationWork) / window
         let failedShare = Double(failedWork) / window
-        let loaded: Bool
         if isUnderLoad {
-            loaded = share > (loadIsFlood ? Self.floodShare : Self.loadShare) * 2 / 3
-        } else {
-            loaded = share > Self.loadShare || failedShare > Self.floodShare
-            if loaded { loadIsFlood = failedShare > Self.floodShare }
-        }
-        if loaded != isUnderLoad {
-            isUnderLoad = loaded
-            directory.setUnderLoad(loaded)
-            if !loaded {
+            if share <= (loadIsFlood ? Self.floodShare : Self.loadShare) * 2 / 3 {
+                isUnderLoad = false
+                directory.setUnderLoad(false)
                 logger.notice("handshake load normal again")
-            } else if loadIsFlood {
-                logger.warning("handshake flood (failing initiations with a valid mac1 took \(Int(failedShare * 100))% of the time): demanding cookies")
-            } else {
-                logger.notice("handshake load (handshakes took \(Int(share * 100))% of the time): demanding cookies")
             }
+        } else if share > Self.loadShare || failedShare > Self.floodShare {
+            enterLoad(flood: failedShare > Self.floodShare)
         }
         initiationWork = 0
         failedWork = 0
+        handshakeTime = 0
         recentInitiations = 0
         windowStart = now
         if now >= nextSummary {

@@ -12,17 +12,20 @@ import Testing
         p.noteActivity(now: 0)
         var probes: [(String, UInt64)] = []
         p.probes(now: 0) { probes.append(($0, $1)) }
-        #expect(p.pongReceived(from: "nat:1", probeID: probes[0].1, now: s / 1000))
+        let changed = p.pongReceived(from: "nat:1", probeID: probes[0].1, now: s / 1000)
+        #expect(changed)
         #expect(p.path(now: s) == .direct("nat:1"))
         // Without distrust the path stays trusted for trustTime (5 s) after the last pong.
-        #expect(p.distrust(now: s))
+        let left = p.distrust(now: s)
+        #expect(left)
         #expect(p.path(now: s) == .relayed)
         // A probe round starts at once (not after the retry backoff).
         var again: [String] = []
         p.probes(now: s) { e, _ in again.append(e) }
         #expect(again == ["nat:1"])
         // Nothing to distrust on the relay.
-        #expect(!p.distrust(now: s))
+        let again2 = p.distrust(now: s)
+        #expect(!again2)
     }
 
     @Test func stableMACIsUnicastLocallyAdministeredAndDependsOnlyOnTheKey() {

@@ -52,7 +52,7 @@ import Testing
         }
         hub.housekeeping(now: 1_000_000_000, silenceTimeout: .max) { _ in }
         #expect(!hub.isUnderLoad)
-        #expect(hub.drops[.handshakeFailed] == 500)
+        #expect(hub.drops[.invalidMac1] == 500)
     }
 
     /// Cookies are demanded when handshakes take more than three quarters of the hub's time, not at a
@@ -82,6 +82,35 @@ import Testing
             hub.housekeeping(now: 1_750_000_000, silenceTimeout: .max) { _ in }
             #expect(!hub.isUnderLoad, "the flood stopped")
         }
+    }
+
+    /// A flood of initiations with a valid mac1 and random fields (anyone who knows the hub's
+    /// public key can make them) fails after one Diffie-Hellman each: it is load at a tenth of the
+    /// hub's time (here 30 ms of a 250 ms window), where honest handshakes need three quarters.
+    /// Under load, initiations without a cookie beyond the budget are dropped unread.
+    @Test func failingInitiationsWithAValidMac1AreAFlood() throws {
+        let hub = try makeHub()
+        var ticks: Nanoseconds = 0
+        hub.workClock = { ticks += 500_000; return ticks }   // read before and after: 0.5 ms each
+        let from = try SocketAddress.resolve("192.0.2.9:4000")
+        let stranger = WireGuardPeer(localPrivate: PrivateKey(), peerPublic: hubKey.publicKey, presharedKey: nil,
+                                     indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
+        hub.housekeeping(now: 1_000_000_000, silenceTimeout: .max) { _ in }
+        for _ in 0..<40 {   // 20 ms: not yet
+            feed(hub, initiation(from: stranger, now: 1), from: from, now: 1_100_000_000)
+        }
+        #expect(!hub.isUnderLoad)
+        for _ in 0..<20 {   // 30 ms: a flood, declared at once
+            feed(hub, initiation(from: stranger, now: 1), from: from, now: 1_100_000_000)
+        }
+        #expect(hub.isUnderLoad)
+        #expect(hub.drops[.unknownPeerKey] >= 50)
+        // Under load: cookie replies until the budget (125 ms a pass) is spent, then shed unread.
+        let replies = hub.cookieReplies
+        for _ in 0..<400 { feed(hub, initiation(from: stranger, now: 1), from: from, now: 1_150_000_000) }
+        #expect(hub.cookieReplies > replies)
+        #expect(hub.drops[.handshakeBudgetExhausted] > 0)
+        #expect(hub.cookieReplies - replies + hub.drops[.handshakeBudgetExhausted] == 400)
     }
 
     /// A cookie reply is authenticated only loosely (anyone on the path who saw the initiation can
