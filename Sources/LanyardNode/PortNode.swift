@@ -64,6 +64,12 @@ public final class PortNode {
     private var lastLocalMAC: MACAddress?
     private var nextMACReport: Nanoseconds = 0
     private var drops = ReasonCounters<DatagramDropReason>()
+    /// The switch's membership revision (in its pongs): a change means a member was removed.
+    private var revision = RevisionWatch()
+    /// Known members to look up again by key (the switch answers `memberGone` for a removed one),
+    /// sent a few at a time within the switch's budget for requests.
+    private var relookups: [PublicKey] = []
+    private var relookupBudget = TokenBucket(rate: 10, burst: 20)
     /// Sessions unused this long are ended (keys wiped); the next frame starts a new one.
     static let idleTeardown: Nanoseconds = .seconds(180)
     static let unknownOrigin: UInt32 = 0xFFFF_FFFF
@@ -272,7 +278,11 @@ public final class PortNode {
             guard let key = try? PublicKey(rawValue: Array(body)) else { hub.drops.record(.lanyardMalformed); return }
             forget(key)
         case .pong:
-            break
+            guard let answer = try? KeepaliveAnswer(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
+            if directory != nil, let r = answer.membershipRevision, revision.observe(r) {
+                logger.info("the switch's membership changed: looking up the \(localByKey.count) members known again")
+                lookUpAllAgain(now: now)
+            }
         case .bye:
             logger.notice("the switch is shutting down; will register again when it is back (direct paths stay up)")
             hub.registration.hubLeft(now: now)
@@ -302,8 +312,23 @@ public final class PortNode {
             localBySwitchID.removeAll()
         }
         lastLookup.removeAll()
-        for m in known.compactMap({ $0 }) {
-            LanyardMessage.encode(.lookup, body: LookupRequest.publicKey(m.publicKey.rawValue).bytes).withUnsafeBytes { hub.seal($0, now: now) }
+        revision.reset()
+        lookUpAllAgain(now: now)
+    }
+
+    /// Queues a lookup by key of every member known (new ids come back in `member`, a member no
+    /// longer listed as `memberGone`) and sends what the budget allows now; `tick` sends the rest.
+    private func lookUpAllAgain(now: Nanoseconds) {
+        relookups = known.compactMap { $0?.publicKey }
+        sendRelookups(now: now)
+    }
+
+    private func sendRelookups(now: Nanoseconds) {
+        guard isRegistered else { return }
+        while let key = relookups.last, relookupBudget.take(now: now) {
+            relookups.removeLast()
+            guard localByKey[key] != nil else { continue } // forgotten meanwhile
+            LanyardMessage.encode(.lookup, body: LookupRequest.publicKey(key.rawValue).bytes).withUnsafeBytes { hub.seal($0, now: now) }
         }
     }
 
@@ -378,7 +403,8 @@ public final class PortNode {
 
     /// Keepalives and re-registration with the switch; probes and path choice for active members.
     public func tick(now: Nanoseconds) {
-        hub.tick(now: now)
+        if !relookups.isEmpty { sendRelookups(now: now) }
+        hub.tick(now: now)   // (flushes)
         reportLocalMACs(now: now)
         var i = 0
         while i < active.count {
