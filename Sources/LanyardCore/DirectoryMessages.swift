@@ -13,13 +13,19 @@ public struct CandidateAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether another host could send to it: not unspecified, loopback, multicast or broadcast.
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is judged by its IPv4 address (a dual-stack
+    /// socket sends `::ffff:127.0.0.1` to its own loopback); the deprecated IPv4-compatible ones
+    /// (`::a.b.c.d`, which includes `::` and `::1`) never are.
     public var isRoutable: Bool {
-        if address.count == 4 {
-            return address[0] != 0 && address[0] != 127 && address[0] < 224
-        }
-        let zeroPrefix = address[0..<15].allSatisfy { $0 == 0 }
-        return !(zeroPrefix && (address[15] == 0 || address[15] == 1)) && address[0] != 0xFF
+        if address.count == 4 { return Self.isRoutableIPv4(address[0]) }
+        let zeroPrefix = address[0..<10].allSatisfy { $0 == 0 }
+        if zeroPrefix && address[10] == 0xFF && address[11] == 0xFF { return Self.isRoutableIPv4(address[12]) }
+        if zeroPrefix && address[10] == 0 && address[11] == 0 { return false }
+        return address[0] != 0xFF
     }
+
+    /// An IPv4 address by its first byte: not 0/8 ("this network"), 127/8, multicast or above.
+    private static func isRoutableIPv4(_ first: UInt8) -> Bool { first != 0 && first != 127 && first < 224 }
 
     public var description: String {
         if address.count == 4 { return address.map(String.init).joined(separator: ".") + ":\(port)" }

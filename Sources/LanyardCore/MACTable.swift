@@ -62,6 +62,9 @@ public struct MACTable: Sendable {
     /// not touch it; an entry found still alive when its deadline comes is pushed back.
     private var deadlines = Heap<Deadline>()
     /// MACs with a deadline in the heap: at most one each, however often they are re-learned.
+    /// A removed port's MACs keep theirs until due; when such stale deadlines would outnumber
+    /// `maxEntries` the heap is rebuilt from the table, so it never holds more than twice the cap
+    /// however often ports come and go.
     private var scheduled: Set<MACAddress> = []
     /// Entries `expire` examined on its last call (for tests and status).
     public private(set) var examinedByLastExpire = 0
@@ -71,7 +74,8 @@ public struct MACTable: Sendable {
         let mac: MACAddress
         static func < (a: Deadline, b: Deadline) -> Bool { a.at < b.at }
     }
-    private var countByPort: [PortID: Int] = [:]
+    /// The MACs each port holds: removing a port costs its own entries, not a pass over the table.
+    private var byPort: [PortID: Set<MACAddress>] = [:]
     private var pins: [MACAddress: PortID] = [:]
 
     public init(configuration: Configuration = .init()) {
@@ -83,7 +87,10 @@ public struct MACTable: Sendable {
     public var count: Int { entries.count }
 
     /// Number of entries held by `port`.
-    public func count(of port: PortID) -> Int { countByPort[port, default: 0] }
+    public func count(of port: PortID) -> Int { byPort[port]?.count ?? 0 }
+
+    /// Aging deadlines queued (live entries plus removed ones not yet due; at most 2 × `maxEntries`).
+    public var pendingDeadlines: Int { deadlines.count }
 
     /// Reserves `mac` for `port` only: no other port may ever learn it.
     public mutating func pin(_ mac: MACAddress, to port: PortID) { pins[mac] = port }
@@ -110,15 +117,15 @@ public struct MACTable: Sendable {
             }
             guard count(of: port) < configuration.maxMACsPerPort else { return .refused(.portCapReached) }
             let previous = entry.port
-            decrement(previous)
-            countByPort[port, default: 0] += 1
+            release(mac, from: previous)
+            byPort[port, default: []].insert(mac)
             entries[mac] = Entry(port: port, lastSeen: now)
             schedule(mac, at: now &+ configuration.agingTime)
             return .moved(from: previous)
         }
         guard count(of: port) < configuration.maxMACsPerPort else { return .refused(.portCapReached) }
         guard entries.count < configuration.maxEntries else { return .refused(.tableFull) }
-        countByPort[port, default: 0] += 1
+        byPort[port, default: []].insert(mac)
         entries[mac] = Entry(port: port, lastSeen: now)
         schedule(mac, at: now &+ configuration.agingTime)
         return .learned
@@ -133,18 +140,27 @@ public struct MACTable: Sendable {
 
     /// The addresses `port` holds now (a scan of the table: for lookups, not for the data path).
     public func macs(of port: PortID, now: Nanoseconds) -> [MACAddress] {
-        guard countByPort[port] != nil else { return [] }
-        return entries.compactMap { $0.value.port == port && now &- $0.value.lastSeen < configuration.agingTime ? $0.key : nil }
+        guard let held = byPort[port] else { return [] }
+        return Array(held.filter { mac in entries[mac].map { now &- $0.lastSeen < configuration.agingTime } ?? false })
     }
 
     /// The raw entry for `mac`, aged or not.
     public func entry(for mac: MACAddress) -> Entry? { entries[mac] }
 
-    /// Forgets every address learned on `port` (its session ended). Pins stay.
+    /// Forgets every address learned on `port` (its session ended). Pins stay. Costs the port's
+    /// own entries, whatever the size of the table.
     public mutating func removePort(_ port: PortID) {
-        guard countByPort[port] != nil else { return }
-        entries = entries.filter { $0.value.port != port }
-        countByPort[port] = nil
+        guard let held = byPort.removeValue(forKey: port) else { return }
+        for mac in held { entries[mac] = nil }
+        if deadlines.count > 2 * max(configuration.maxEntries, 1) { rebuildDeadlines() }
+    }
+
+    /// One deadline per live entry, none for removed ones (amortized: runs after at least
+    /// `maxEntries` removals).
+    private mutating func rebuildDeadlines() {
+        let aging = configuration.agingTime
+        deadlines = Heap(entries.map { Deadline(at: $0.value.lastSeen &+ aging, mac: $0.key) })
+        scheduled = Set(entries.keys)
     }
 
     /// Removes entries idle for `agingTime` or longer; returns how many went. Work is
@@ -161,7 +177,7 @@ public struct MACTable: Sendable {
             let due = entry.lastSeen &+ configuration.agingTime
             if due <= now {
                 entries[first.mac] = nil
-                decrement(entry.port)
+                release(first.mac, from: entry.port)
                 removed += 1
             } else {
                 schedule(first.mac, at: due)  // refreshed since: check again then
@@ -185,8 +201,8 @@ public struct MACTable: Sendable {
         entries.map { ($0.key, $0.value) }.sorted { ($0.entry.port, $0.mac) < ($1.entry.port, $1.mac) }
     }
 
-    private mutating func decrement(_ port: PortID) {
-        let n = countByPort[port, default: 0] - 1
-        countByPort[port] = n > 0 ? n : nil
+    private mutating func release(_ mac: MACAddress, from port: PortID) {
+        byPort[port]?.remove(mac)
+        if byPort[port]?.isEmpty == true { byPort[port] = nil }
     }
 }

@@ -66,20 +66,33 @@ public final class ControlServer {
         }
     }
 
+    /// The largest userspace-API request taken (wireguard-go has no limit; a `set` for thousands
+    /// of peers is well below this).
+    public static let maximumRequest = 1 << 20
+
     /// Accepts pending connections and answers each request that ends with an empty line
-    /// (WireGuard's userspace API: `get=1` or `set=1` and key=value lines), at most 1 MB, within 1 s.
+    /// (WireGuard's userspace API: `get=1` or `set=1` and key=value lines) with `respond(request)`.
+    /// Only a whole request is handed on: one the client cut short (it closed, or sent nothing
+    /// for 1 s, before the empty line) is answered `errno=5` (EIO), one that reaches
+    /// `maximumRequest` without it `errno=90` (EMSGSIZE), and neither changes anything. (A `set`
+    /// cut after `allowed_ip=10.1.0.0/1` of `/16` would otherwise route half of IPv4 to a peer.)
     public func serveBlankLineTerminated(_ respond: (String) -> String) {
         while let client = acceptClient(timeoutMicroseconds: 1_000_000) {
             defer { close(client) }
             var request: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while request.count < 1 << 20 {
-                let n = recv(client, &buffer, buffer.count, 0)
-                if n <= 0 { break }
+            var complete = false
+            while request.count < Self.maximumRequest {
+                let n = recv(client, &buffer, min(buffer.count, Self.maximumRequest - request.count), 0)
+                if n <= 0 { break }   // closed, or 1 s without a byte (SO_RCVTIMEO)
                 request += buffer[0..<n]
-                if request.count >= 2, request[request.count - 1] == 10, request[request.count - 2] == 10 { break }
+                if request.count >= 2, request[request.count - 1] == 10, request[request.count - 2] == 10 { complete = true; break }
             }
             guard !request.isEmpty else { continue }
+            guard complete else {
+                Self.sendAll("errno=\(request.count >= Self.maximumRequest ? EMSGSIZE : EIO)\n\n", to: client)
+                continue
+            }
             Self.sendAll(respond(String(decoding: request, as: UTF8.self)), to: client)
         }
     }

@@ -4,10 +4,33 @@ import Glibc
 /// daemon's event loop. It is a few dozen lines of HTTP/1.0 (one request per connection, then
 /// close) because that is all a Prometheus scrape needs; an HTTP server package (SwiftNIO,
 /// Hummingbird) would bring a second threading model and event loop into a daemon that has one.
-/// A slow or silent client gets 200 ms in all to send its request (however it trickles it in)
-/// and 1 s to take the answer: the event loop is never held up longer.
+///
+/// It never waits on a client: every read and write is non-blocking, a connection whose request or
+/// answer is not through yet is kept for the next wake (`hasPending`: the loop then wakes within a
+/// few milliseconds), and one wake spends at most `budget` here however many clients there are.
+/// A client gets `requestTime` from its connection to send its request and `answerTime` in all;
+/// later it is dropped. At most `maximumClients` are served at once (others wait in the backlog).
 public final class MetricsListener {
     public let fileDescriptor: Int32
+    /// Time one wake may spend here.
+    public var budget: UInt64 = 2_000_000
+    /// Time a client has to send its request line and headers.
+    public var requestTime: UInt64 = 1_000_000_000
+    /// Time a client has, from its connection, to take the whole answer.
+    public var answerTime: UInt64 = 3_000_000_000
+    public static let maximumClients = 16
+    public static let maximumRequest = 8192
+
+    /// One accepted connection: reading its request, then writing the answer.
+    struct Client {
+        let fd: Int32
+        let accepted: UInt64
+        var request: [UInt8] = []
+        var answer: [UInt8]?
+        var sent = 0
+    }
+    private var clients: [Client] = []
+    private var chunk = [UInt8](repeating: 0, count: 2048)
 
     /// Listens on `address` (for example 127.0.0.1:9586).
     public init(address: SocketAddress) throws(SystemError) {
@@ -27,56 +50,78 @@ public final class MetricsListener {
         fileDescriptor = fd
     }
 
-    deinit { close(fileDescriptor) }
+    deinit {
+        for c in clients { close(c.fd) }
+        close(fileDescriptor)
+    }
 
-    /// Answers every waiting connection: `body()` for `GET /metrics`, 404 for other paths, 405 for
-    /// other methods.
+    /// The bound address (the port, when listening on port 0).
+    public var localAddress: SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fileDescriptor, $0, &length) }
+        }
+        return SocketAddress(storage: storage, length: length)
+    }
+
+    /// Whether connections are waiting for their request or answer (serve again soon).
+    public var hasPending: Bool { !clients.isEmpty }
+
+    /// Accepts waiting connections and moves every client on as far as it goes without waiting:
+    /// `body()` for `GET /metrics`, 404 for other paths, 405 for other methods. Call when the
+    /// listener is readable and, while `hasPending`, on every wake.
     public func serve(_ body: () -> String) {
-        // At most a few connections per wake, so that a stream of them cannot keep the loop here.
-        for _ in 0..<4 {
-            let client = accept(fileDescriptor, nil, nil)
-            guard client >= 0 else { return }
+        let start = monotonicNanoseconds()
+        let end = start &+ budget
+        while clients.count < Self.maximumClients {
+            let client = accept(fileDescriptor, nil, nil) // reads and writes pass MSG_DONTWAIT
+            guard client >= 0 else { break }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            defer { close(client) }
-            var request = [UInt8]()
-            var chunk = [UInt8](repeating: 0, count: 1024)
-            // The request line and headers, up to the blank line (at most 8 KiB, 200 ms in all).
-            let deadline = monotonicNanoseconds() &+ 200_000_000
-            while request.count < 8192, !Self.endsHeaders(request) {
-                let now = monotonicNanoseconds()
-                guard now < deadline else { break }
-                let left = deadline - now
-                var wait = timeval(tv_sec: 0, tv_usec: Int(max(1_000, left / 1_000)))
-                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-                let n = recv(client, &chunk, chunk.count, 0)
-                guard n > 0 else { break }
-                request += chunk[0..<n]
-            }
-            let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
-            let response: String
-            if line.count < 2 {
-                response = Self.response(400, "Bad Request", "bad request\n")
-            } else if line[0] != "GET" && line[0] != "HEAD" {
-                response = Self.response(405, "Method Not Allowed", "only GET\n")
-            } else if line[1] != "/metrics" && !line[1].hasPrefix("/metrics?") {
-                response = Self.response(404, "Not Found", "metrics are at /metrics\n")
+            clients.append(Client(fd: client, accepted: start))
+        }
+        var i = 0
+        while i < clients.count {
+            let now = monotonicNanoseconds()
+            if now >= end { break } // the rest next wake
+            if progress(&clients[i], now: now, body) {
+                close(clients[i].fd)
+                clients.swapAt(i, clients.count - 1)
+                clients.removeLast()
             } else {
-                response = Self.response(200, "OK", body(), headOnly: line[0] == "HEAD")
-            }
-            // The answer within 1 s in all, however slowly the client reads.
-            let bytes = Array(response.utf8)
-            var sent = 0
-            let sendDeadline = monotonicNanoseconds() &+ 1_000_000_000
-            while sent < bytes.count {
-                let now = monotonicNanoseconds()
-                guard now < sendDeadline else { break }
-                var wait = timeval(tv_sec: 0, tv_usec: Int(max(1_000, (sendDeadline - now) / 1_000)))
-                setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-                let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                guard n > 0 else { break }
-                sent += n
+                i += 1
             }
         }
+    }
+
+    /// Reads and writes what `client` allows now; true when it is done with (answered or dropped).
+    private func progress(_ client: inout Client, now: UInt64, _ body: () -> String) -> Bool {
+        if client.answer == nil {
+            guard now &- client.accepted < requestTime else { return true } // too slow: dropped unanswered
+            while client.request.count < Self.maximumRequest, !Self.endsHeaders(client.request) {
+                let n = recv(client.fd, &chunk, min(chunk.count, Self.maximumRequest - client.request.count), Int32(MSG_DONTWAIT))
+                if n == 0 { return true } // closed before its request was through
+                if n < 0 { if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return false }; return true }
+                client.request += chunk[0..<n]
+            }
+            client.answer = Array(Self.answer(to: client.request, body).utf8)
+        }
+        guard now &- client.accepted < answerTime, let answer = client.answer else { return true }
+        while client.sent < answer.count {
+            let n = answer[client.sent...].withUnsafeBytes { send(client.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            if n < 0 { if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return false }; return true }
+            if n == 0 { return true }
+            client.sent += n
+        }
+        return true
+    }
+
+    static func answer(to request: [UInt8], _ body: () -> String) -> String {
+        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
+        if line.count < 2 || !endsHeaders(request) { return response(400, "Bad Request", "bad request\n") }
+        if line[0] != "GET" && line[0] != "HEAD" { return response(405, "Method Not Allowed", "only GET\n") }
+        if line[1] != "/metrics" && !line[1].hasPrefix("/metrics?") { return response(404, "Not Found", "metrics are at /metrics\n") }
+        return response(200, "OK", body(), headOnly: line[0] == "HEAD")
     }
 
     private static func endsHeaders(_ bytes: [UInt8]) -> Bool {

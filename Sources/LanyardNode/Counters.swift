@@ -33,6 +33,8 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
     case macNotVouched
     case lookupRateLimited
     case peerHasNoEndpoint
+    /// Delivered, but the sender's endpoint was not moved: the address is another live peer's.
+    case addressHeldByOtherPeer
 
     public var description: String {
         switch self {
@@ -67,6 +69,7 @@ public enum DatagramDropReason: Int, Sendable, CaseIterable, CustomStringConvert
         case .macNotVouched: "MAC not vouched by the switch"
         case .lookupRateLimited: "lookup rate limited"
         case .peerHasNoEndpoint: "peer has no endpoint yet"
+        case .addressHeldByOtherPeer: "endpoint not moved: address held by another live peer"
         }
     }
 }

@@ -65,7 +65,8 @@ public struct EventLoop {
         var nextSummary = stats.started &+ .seconds(5)
         defer { service.notify("STOPPING=1") }
         while true {
-            let ready = poller.wait(timeoutMilliseconds: 100)
+            // A scrape in progress is moved on every few milliseconds (its socket is not polled).
+            let ready = poller.wait(timeoutMilliseconds: metrics?.hasPending == true ? 5 : 100)
             let now = monotonicNanoseconds()
             stats.wakes &+= 1
             defer { stats.busy &+= monotonicNanoseconds() &- now }
@@ -89,7 +90,7 @@ public struct EventLoop {
                     return reloadNow()
                 }
             }
-            if let metrics, let metricsText, ready[metricsSlot] {
+            if let metrics, let metricsText, ready[metricsSlot] || metrics.hasPending {
                 metrics.serve { metricsText(stats) }
             }
             try tick(now)

@@ -45,8 +45,9 @@ public enum MetricsExposition {
             r.makeGauge(name: "lanyard_mac_table_entries", help: "Entries in the switch's MAC table.").set(Int64(s.macCount ?? s.macTable.count))
             counter(r, "lanyard_mac_moves_total", s.macMoves ?? 0, "MAC addresses that moved from one port to another.")
             let pairs = s.relayPairs ?? []
-            counter(r, "lanyard_relayed_packets_total", pairs.reduce(0) { $0 + $1.packets }, "Sealed datagrams relayed between members (not readable by the switch).")
-            counter(r, "lanyard_relayed_bytes_total", pairs.reduce(0) { $0 + $1.bytes }, "Bytes of sealed datagrams relayed between members.")
+            counter(r, "lanyard_relayed_packets_total", s.relayedPackets ?? pairs.reduce(0) { $0 + $1.packets },
+                    "Sealed datagrams relayed between members (not readable by the switch).")
+            counter(r, "lanyard_relayed_bytes_total", s.relayedBytes ?? pairs.reduce(0) { $0 + $1.bytes }, "Bytes of sealed datagrams relayed between members.")
         }
         if let b = s.batching { batching(r, b) }
         return r.emitToString()

@@ -24,6 +24,10 @@ public final class PeerHub {
         public internal(set) var traffic = TrafficCounters()
         /// False once removed from the directory (the slot waits for reuse).
         public internal(set) var isMember = true
+        /// When its coming up and its leaving were last logged (at most once a minute each, so a
+        /// peer that comes and goes in a loop cannot flood the log).
+        var upLogged: Nanoseconds?
+        var leftLogged: Nanoseconds?
     }
 
     /// How an authenticated datagram arrived.
@@ -327,11 +331,21 @@ public final class PeerHub {
         drain(id, now: now)
     }
 
-    /// An authenticated message arrived: a hub's peer endpoint follows it (roaming, NAT rebinding).
+    /// How long an address stays another peer's after that peer was last heard (see `authenticated`).
+    static let endpointHold: Nanoseconds = .seconds(15)
+
+    /// An authenticated message arrived: a hub's peer endpoint follows it (roaming, NAT rebinding),
+    /// unless the address is another live peer's: a member that sends one datagram of its own
+    /// session from another member's address (spoofed, or through the same NAT mapping) does not
+    /// take that address over, which would hand it the other's relayed traffic and cut the other
+    /// off. The address can change hands once its holder has been silent for `endpointHold`, or
+    /// has itself moved on.
     private func authenticated(_ id: PortID, _ arrival: Arrival, bytes: Int, now: Nanoseconds) {
         let i = Int(id)
         if followsRoaming, case .direct(let address) = arrival {
-            if peers[i].endpoint != address {
+            if peers[i].endpoint != address, let holder = idByEndpoint[address], holder != id, isLive(holder, at: address, now: now) {
+                drops.record(.addressHeldByOtherPeer)   // delivered, but the endpoint stays where it was
+            } else if peers[i].endpoint != address {
                 if let old = peers[i].endpoint {
                     logger.info("\(name(of: id)) moved from \(old) to \(address)")
                     if idByEndpoint[old] == id { idByEndpoint[old] = nil }
@@ -346,13 +360,32 @@ public final class PeerHub {
         peers[i].traffic.received(bytes)
     }
 
+    /// Whether `holder` still uses `address`: its endpoint, heard from within `endpointHold`.
+    private func isLive(_ holder: PortID, at address: SocketAddress, now: Nanoseconds) -> Bool {
+        let h = Int(holder)
+        return h < peers.count && peers[h].isMember && peers[h].endpoint == address && now &- peers[h].lastHeard < Self.endpointHold
+    }
+
     /// Marks a peer up (it said hello, or sent data). Returns true if it was down.
     @discardableResult
     public func markUp(_ id: PortID, now: Nanoseconds) -> Bool {
         guard !peers[Int(id)].isUp else { return false }
         peers[Int(id)].isUp = true
         peers[Int(id)].upSince = now
-        logger.info("\(name(of: id)) up from \(peers[Int(id)].endpoint.map(String.init(describing:)) ?? "?")")
+        if Self.mayLog(&peers[Int(id)].upLogged, now: now) {
+            logger.info("\(name(of: id)) up from \(peers[Int(id)].endpoint.map(String.init(describing:)) ?? "?")")
+        }
+        return true
+    }
+
+    /// Whether a peer that was up and said `bye` may be logged as leaving now (once a minute at most).
+    public func mayLogLeaving(_ id: PortID, now: Nanoseconds) -> Bool {
+        peers[Int(id)].isUp && Self.mayLog(&peers[Int(id)].leftLogged, now: now)
+    }
+
+    private static func mayLog(_ stamp: inout Nanoseconds?, now: Nanoseconds) -> Bool {
+        if let last = stamp, now &- last < .seconds(60) { return false }
+        stamp = now
         return true
     }
 

@@ -33,8 +33,8 @@ public final class PortNode {
         var switchID: UInt32
         var name: String
         let publicKey: PublicKey
-        /// Source MACs the switch vouched this member may use.
-        var allowedMACs: Set<MACAddress>
+        /// Source MACs the switch vouched this member may use, and since when.
+        var allowedMACs = VouchedMACs()
         var path = PathSelector<SocketAddress>()
         var shownPath: PathSelector<SocketAddress>.Path = .relayed
         var lastActivity: Nanoseconds = 0
@@ -46,7 +46,6 @@ public final class PortNode {
             self.switchID = switchID
             self.name = name
             self.publicKey = publicKey
-            allowedMACs = []
         }
     }
 
@@ -68,6 +67,12 @@ public final class PortNode {
     private var lastLocalMAC: MACAddress?
     private var nextMACReport: Nanoseconds = 0
     private var drops = ReasonCounters<DatagramDropReason>()
+    /// The switch's membership revision (in its pongs): a change means a member was removed.
+    private var revision = RevisionWatch()
+    /// Known members to look up again by key (the switch answers `memberGone` for a removed one),
+    /// sent a few at a time within the switch's budget for requests.
+    private var relookups: [PublicKey] = []
+    private var relookupBudget = TokenBucket(rate: 10, burst: 20)
     /// Sessions unused this long are ended (keys wiped); the next frame starts a new one.
     static let idleTeardown: Nanoseconds = .seconds(180)
     static let unknownOrigin: UInt32 = 0xFFFF_FFFF
@@ -218,13 +223,20 @@ public final class PortNode {
         case .frame:
             guard body.count >= 14 else { drops.record(.lanyardMalformed); return }
             let source = MACAddress(bytes: body, offset: 6)
-            guard known[Int(local)]?.allowedMACs.contains(source) == true else {
+            switch known[Int(local)]?.allowedMACs.check(source, now: now) ?? .notVouched {
+            case .allowed: break
+            case .allowedAskAgain: askVouch(local, source, now: now) // the switch's word is getting old
+            case .notVouched:
                 drops.record(.macNotVouched)
                 askVouch(local, source, now: now)
                 return
             }
             // Vouched, but another member may hold it now (it moved): the table's rules decide.
-            if case .refused = macs.learn(source, on: switchID, now: now) { drops.record(.macNotVouched); return }
+            switch macs.learn(source, on: switchID, now: now) {
+            case .refused: drops.record(.macNotVouched); return
+            case .moved(let previous): withdraw(source, from: previous)
+            case .learned, .refreshed: break
+            }
             noteActivity(local, now: now)
             try? tap.writeCoalescing(body)
         case .ping:
@@ -253,6 +265,11 @@ public final class PortNode {
         }
     }
 
+    /// Member `switchID` lost `mac` to another member: its direct frames from it are refused from now on.
+    private func withdraw(_ mac: MACAddress, from switchID: UInt32) {
+        if let old = localBySwitchID[switchID] { known[Int(old)]?.allowedMACs.withdraw(mac) }
+    }
+
     /// Asks the switch whether member `local` may use `mac` (at most once a second per member).
     private func askVouch(_ local: PortID, _ mac: MACAddress, now: Nanoseconds) {
         guard let m = known[Int(local)], isRegistered else { return }
@@ -277,10 +294,10 @@ public final class PortNode {
                     case .refused: break
                     case .moved(let previous):
                         // The switch let it move: the previous holder may no longer use it.
-                        if let old = localBySwitchID[previous] { known[Int(old)]?.allowedMACs.remove(source) }
+                        withdraw(source, from: previous)
                         fallthrough
                     case .learned, .refreshed:
-                        if let local = localBySwitchID[origin] { known[Int(local)]?.allowedMACs.insert(source) }
+                        if let local = localBySwitchID[origin] { known[Int(local)]?.allowedMACs.vouch(source, now: now) }
                     }
                 }
             }
@@ -297,7 +314,11 @@ public final class PortNode {
             guard let key = try? PublicKey(rawValue: Array(body)) else { hub.drops.record(.lanyardMalformed); return }
             forget(key)
         case .pong:
-            break
+            guard let answer = try? KeepaliveAnswer(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
+            if directory != nil, let r = answer.membershipRevision, revision.observe(r) {
+                logger.info("the switch's membership changed: looking up the \(localByKey.count) members known again")
+                lookUpAllAgain(now: now)
+            }
         case .bye:
             logger.notice("the switch is shutting down; will register again when it is back (direct paths stay up)")
             hub.registration.hubLeft(now: now)
@@ -327,8 +348,23 @@ public final class PortNode {
             localBySwitchID.removeAll()
         }
         lastLookup.removeAll()
-        for m in known.compactMap({ $0 }) {
-            LanyardMessage.encode(.lookup, body: LookupRequest.publicKey(m.publicKey.rawValue).bytes).withUnsafeBytes { hub.seal($0, now: now) }
+        revision.reset()
+        lookUpAllAgain(now: now)
+    }
+
+    /// Queues a lookup by key of every member known (new ids come back in `member`, a member no
+    /// longer listed as `memberGone`) and sends what the budget allows now; `tick` sends the rest.
+    private func lookUpAllAgain(now: Nanoseconds) {
+        relookups = known.compactMap { $0?.publicKey }
+        sendRelookups(now: now)
+    }
+
+    private func sendRelookups(now: Nanoseconds) {
+        guard isRegistered else { return }
+        while let key = relookups.last, relookupBudget.take(now: now) {
+            relookups.removeLast()
+            guard localByKey[key] != nil else { continue } // forgotten meanwhile
+            LanyardMessage.encode(.lookup, body: LookupRequest.publicKey(key.rawValue).bytes).withUnsafeBytes { hub.seal($0, now: now) }
         }
     }
 
@@ -355,11 +391,12 @@ public final class PortNode {
         guard let m = known[Int(local)] else { return }
         m.switchID = info.id
         m.name = info.name
-        // Vouched MACs: the switch's pins and what it has seen the member use. (A MAC that moves
-        // to another member is taken off this set when the switch forwards the move, and a
-        // direct frame from a MAC another live member holds is refused by the table.)
-        m.allowedMACs.formUnion(info.pinnedMACs)
-        m.allowedMACs.formUnion(info.learnedMACs)
+        // Vouched MACs: the switch's pins and what it holds for the member now, replacing what it
+        // said before. (A MAC that moves to another member is also taken off when the switch
+        // forwards the move; a vouch not renewed within `VouchedMACs.lifetime` lapses, so a MAC
+        // the switch gave to someone else is not taken back here even if this port never saw
+        // the move; and a direct frame from a MAC another live member holds is refused by the table.)
+        m.allowedMACs.replace(pinned: info.pinnedMACs, learned: info.learnedMACs, now: now)
         for mac in info.pinnedMACs { macs.pin(mac, to: info.id) }
         let reachable = info.candidates.filter(\.isRoutable).map(SocketAddress.init)
             .filter { io.socket.family == AF_INET6 || $0.family == AF_INET }
@@ -403,7 +440,8 @@ public final class PortNode {
 
     /// Keepalives and re-registration with the switch; probes and path choice for active members.
     public func tick(now: Nanoseconds) {
-        hub.tick(now: now)
+        if !relookups.isEmpty { sendRelookups(now: now) }
+        hub.tick(now: now)   // (flushes)
         reportLocalMACs(now: now)
         var i = 0
         while i < active.count {

@@ -151,7 +151,7 @@ public final class ServerNode {
             hub.markUp(id, now: now)
             LanyardMessage.encode(.pong, body: Array(plaintext[header.bodyRange])).withUnsafeBytes { hub.send($0, to: id, now: now) }
         case .bye:
-            logger.info("client \(hub.name(of: id)) left")
+            if hub.mayLogLeaving(id, now: now) { logger.info("client \(hub.name(of: id)) left") }
             hub.markDown(id)
         case .frame, .welcome, .pong, .config, .switchedFrame, .lookup, .member, .memberGone, .endpoints, .vouch:
             hub.drops.record(.notAFrame)

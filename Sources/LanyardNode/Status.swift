@@ -36,7 +36,11 @@ public struct SwitchStatus: Codable, Sendable {
     public var macTable: [MACEntry]
     public var datagramDrops: [String: UInt64]
     public var frameDrops: [String: UInt64]
+    /// Pairs of members with relayed traffic in the last 10 minutes (pairs with a removed member go).
     public var relayPairs: [RelayPair]? = nil
+    /// Everything relayed since the switch started.
+    public var relayedPackets: UInt64? = nil
+    public var relayedBytes: UInt64? = nil
     public var handshakes: UInt64? = nil
     /// Cookie replies sent (handshakes demanded a cookie under load), and whether it is under load now.
     public var cookieReplies: UInt64? = nil

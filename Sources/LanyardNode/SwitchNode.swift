@@ -42,8 +42,13 @@ public final class SwitchNode {
     private var localCandidates: [[CandidateAddress]] = []
     /// Per member: lookups and vouch requests it may make.
     private var requestBudget: [TokenBucket] = []
-    /// Relayed traffic by (from << 32 | to).
-    private(set) var relayed: [UInt64: TrafficCounters] = [:]
+    /// Relayed traffic by pair and in total.
+    private(set) var relayed = RelayPairCounters()
+    private var nextRelayPrune: Nanoseconds = 0
+    /// Changes whenever a member is removed; every `pong` carries it, so a port that missed a
+    /// `memberGone` notices at its next keepalive and looks its members up again. It starts at a
+    /// random value, so a restarted switch does not repeat an old one.
+    private var membershipRevision = UInt64.random(in: 1 ... UInt64.max / 2)
 
     public init(settings: SwitchSettings, hub: PeerHub, pins: [(MACAddress, PortID)], logger: Logger) {
         self.settings = settings
@@ -65,7 +70,7 @@ public final class SwitchNode {
     /// Handles everything readable on the socket now, then sends what it produced.
     public func receiveAll(now: Nanoseconds) throws(SystemError) {
         try hub.receiveAll(now: now, deliver: { deliver($0, from: $1, now: now) },
-                           relay: { self.relay($0, from: $1) })
+                           relay: { self.relay($0, from: $1, now: now) })
     }
 
     /// Timers: keepalives, retries, silence, MAC aging. Call often (every few hundred ms).
@@ -75,6 +80,10 @@ public final class SwitchNode {
             gates[Int(id)] = nil
         }
         fabric.expire(now: now)
+        if now >= nextRelayPrune {
+            nextRelayPrune = now &+ .seconds(60)
+            relayed.prune(now: now)
+        }
     }
 
     // MARK: Relay
@@ -82,7 +91,7 @@ public final class SwitchNode {
     /// A sealed port-to-port datagram to pass on unread: from a registered member (by address and
     /// tag), with a counter not used before, to another registered member; the origin's id goes
     /// where the destination's was, and the datagram leaves exactly as long as it came.
-    private func relay(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress) {
+    private func relay(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, now: Nanoseconds) {
         guard settings.directPaths else { hub.drops.record(.relayNotOffered); return }
         guard bytes.count >= RelayHeader.minimumLength else { hub.drops.record(.tooShort); return }
         guard let from = hub.peer(at: sender), hub.peers[Int(from)].isUp, gates[Int(from)] != nil else {
@@ -98,7 +107,7 @@ public final class SwitchNode {
             hub.drops.record(.relayToUnknownMember); return
         }
         hub.io.forward(bytes, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
-        relayed[UInt64(from) << 32 | UInt64(to), default: TrafficCounters()].sent(bytes.count)
+        relayed.record(from: from, to: to, bytes: bytes.count, now: now)
     }
 
     // MARK: Messages inside port sessions
@@ -142,9 +151,11 @@ public final class SwitchNode {
             LanyardMessage.encode(.welcome, body: welcome.bytes).withUnsafeBytes { hub.send($0, to: id, now: now) }
         case .ping:
             hub.markUp(id, now: now)
-            LanyardMessage.encode(.pong, body: Array(body)).withUnsafeBytes { hub.send($0, to: id, now: now) }
+            // The ping's 8-byte sequence and the membership revision (a body of another length is echoed as it came).
+            let answer = body.count == 8 ? Array(body) + LanyardMessage.encodeUInt64(membershipRevision) : Array(body)
+            LanyardMessage.encode(.pong, body: answer).withUnsafeBytes { hub.send($0, to: id, now: now) }
         case .bye:
-            logger.info("port \(hub.name(of: id)) left")
+            if hub.mayLogLeaving(id, now: now) { logger.info("port \(hub.name(of: id)) left") }
             hub.markDown(id)
             fabric.removePort(id)
             gates[Int(id)] = nil
@@ -240,14 +251,17 @@ public final class SwitchNode {
             fabric.deletePort(id)
             gates[i] = nil
             localCandidates[i] = []
+            relayed.forget(id)
             hub.remove(id)
         }
+        if !diff.removed.isEmpty { membershipRevision &+= 1 }
         for position in diff.added {
             let p = list[position]
             let id = hub.add(p)
             growPerMemberState()
             gates[Int(id)] = nil
             localCandidates[Int(id)] = []
+            relayed.forget(id)   // nothing the slot's previous member relayed is credited to this one
             requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
             for mac in p.macs { fabric.pin(mac, to: id) }
             logger.notice("port \(p.name) added to the network")
@@ -288,9 +302,9 @@ public final class SwitchNode {
                 macs.append(.init(mac: mac.description, port: hub.name(of: entry.port), ageSeconds: seconds(now &- entry.lastSeen)))
             }
         }
-        let pairs = relayed.sorted { $0.key < $1.key }.map { key, t in
+        let pairs = relayed.pairs.sorted { $0.key < $1.key }.map { key, p in
             SwitchStatus.RelayPair(from: hub.name(of: PortID(key >> 32)), to: hub.name(of: PortID(key & 0xFFFF_FFFF)),
-                                   packets: t.txPackets, bytes: t.txBytes)
+                                   packets: p.traffic.txPackets, bytes: p.traffic.txBytes)
         }
         var s = SwitchStatus(name: settings.name, listen: listen, publicKey: publicKey, ports: rows, macTable: macs,
                              datagramDrops: countsByName(hub.drops.nonZero),
@@ -303,6 +317,8 @@ public final class SwitchNode {
         }
         s.mode = settings.directPaths ? "direct paths" : "relay all"
         s.relayPairs = pairs
+        s.relayedPackets = relayed.total.txPackets
+        s.relayedBytes = relayed.total.txBytes
         s.handshakes = hub.handshakes
         s.cookieReplies = hub.cookieReplies
         s.underLoad = hub.isUnderLoad

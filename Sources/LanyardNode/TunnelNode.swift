@@ -77,14 +77,16 @@ public final class TunnelNode {
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
         if let parallelOpens {
             try io.receiveAll(oversized: { drops.record(.oversized) }, batchDone: {
-                parallelOpens.finish(now: now) { action, c in opened(action, out: c.out, count: c.count, from: c.sender, now: now) }
+                parallelOpens.finish(now: now) { action, c in
+                    opened(action, type: WireMessage.transportData, out: c.out, count: c.count, from: c.sender, now: now)
+                }
             }) { bytes, sender in
                 // Data messages wait for the batch's decryption; anything else is handled at once.
                 if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
                 let out = WireMessage.output(for: bytes, scratch: scratch)
                 let from = sender()
                 if let action = parallelOpens.begin(bytes, into: out, on: link, now: now, context: (from, out, bytes.count)) {
-                    opened(action, out: out, count: bytes.count, from: from, now: now)
+                    opened(action, type: bytes[0], out: out, count: bytes.count, from: from, now: now)
                 }
             }
         } else {
@@ -98,22 +100,27 @@ public final class TunnelNode {
     private func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds) {
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         let out = WireMessage.output(for: bytes, scratch: scratch)
-        opened(link.open(bytes, into: out, now: now), out: out, count: bytes.count, from: sender(), now: now)
+        opened(link.open(bytes, into: out, now: now), type: bytes[0], out: out, count: bytes.count, from: sender(), now: now)
     }
 
-    /// What follows an open: counts, the peer's endpoint, delivery, and whatever the link sends.
-    private func opened(_ action: LinkAction, out: UnsafeMutableRawBufferPointer, count: Int, from: SocketAddress,
+    /// What follows an open of a message of `type`: counts, the peer's endpoint, delivery, and
+    /// whatever the link sends. A cookie reply is not proof that the peer is at its source
+    /// address (whoever saw our initiation can make one): it neither moves the endpoint nor
+    /// counts as hearing from the peer.
+    private func opened(_ action: LinkAction, type: UInt8, out: UnsafeMutableRawBufferPointer, count: Int, from: SocketAddress,
                         now: Nanoseconds) {
         switch action {
         case .drop(let reason): drops.record(reason); return
         case .none, .send, .deliver: break
         }
-        if endpoint != from {
-            logger.info("peer endpoint is now \(from)")
-            endpoint = from
+        if type != WireMessage.cookieReply {
+            if endpoint != from {
+                logger.info("peer endpoint is now \(from)")
+                endpoint = from
+            }
+            lastHeard = now
+            traffic.received(count)
         }
-        lastHeard = now
-        traffic.received(count)
         if case .send(let n) = action { enqueue(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         if case .deliver(let n) = action, n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         noteHandshake(now: now)

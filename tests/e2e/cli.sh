@@ -80,6 +80,25 @@ check "reload of a daemon that is not running is explained" expect_error "no lan
 check "every command's help lists its options (server's own too)" bash -c "
     $L server --help | grep -q -- '--private-key' && $L server --help | grep -q 'add-client' &&
     $L switch --help | grep -q -- '--metrics' && $L port --help | grep -q -- '--config'"
+# Member files changed by several commands at once: none of the changes may be lost (the file is
+# locked from read to rename). --name points at no daemon, so no running switch is told.
+concurrent_member_changes() {
+    local f="$WORK/conc.conf" i pids=()
+    for i in $(seq 1 24); do keypair "m$i"; done
+    : >"$f"
+    for i in $(seq 1 12); do $L switch add-port --ports "$f" --name "${PFX}-none" "m$i" "$(cat "$WORK/m$i.pub")" 2>/dev/null & pids+=($!); done
+    wait "${pids[@]}"; pids=()
+    for i in $(seq 1 6); do $L switch remove-port --ports "$f" --name "${PFX}-none" "m$i" 2>/dev/null & pids+=($!); done
+    for i in $(seq 13 24); do $L switch add-port --ports "$f" --name "${PFX}-none" "m$i" "$(cat "$WORK/m$i.pub")" 2>/dev/null & pids+=($!); done
+    wait "${pids[@]}"
+    local got want
+    got=$(sed -n 's/^Name = //p' "$f" | sort -V | tr '\n' ' ')
+    want=$(seq 7 24 | sed 's/^/m/' | tr '\n' ' ')
+    echo "ports file holds: $got"
+    [ "$got" = "$want" ] && [ "$(stat -c %a "$f")" = 600 ]
+}
+check "12 add-port at once, then 6 remove-port and 12 add-port at once: no change lost" concurrent_member_changes
+
 ip netns add "$(ns nonat)"; NAMESPACES+=(nonat)
 check "--nat on a host without a default route says what to give instead" expect_error "add --nat-interface IFACE" \
     inns nonat $L server --private-key "$WORK/k.key" --clients "$WORK/ports-none" --nat --listen 127.0.0.1:0 --name "${PFX}-nonat"

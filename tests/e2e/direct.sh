@@ -346,6 +346,32 @@ removal_check() {
     kill -0 "${PIDS[switch]}" && ping4 a 198.51.100.12 2 >/dev/null
 }
 check "c removed from the ports file + SIGHUP: a drops c within 5 s, c no longer reaches a" removal_check
+
+# The same while a cannot hear the switch, so it misses the one `memberGone`: the membership
+# revision in the switch's next pong makes a look c up again, and the switch says c is gone.
+missed_removal_check() {
+    write_ports a b c
+    kill -HUP "${PIDS[switch]}"
+    wait_until 40 ping4 c 198.51.100.11 1 >/dev/null || { echo "c did not come back"; return 1; }
+    wait_until 5 has_session a c || return 1
+    inns ra nft -f - <<NFT
+table inet ${PFX}deaf {
+    chain forward {
+        type filter hook forward priority filter - 10; policy accept;
+        ip saddr 192.0.2.1 meta l4proto udp drop
+    }
+}
+NFT
+    write_ports a b
+    kill -HUP "${PIDS[switch]}"
+    sleep 1.5
+    inns ra nft delete table inet "${PFX}deaf"
+    local t0=$SECONDS rc
+    wait_until 15 no_session a c; rc=$?
+    echo "a missed memberGone for c: c listed as '$(member a c name)' $((SECONDS - t0)) s after the cut lifted (bound: 15 s)"
+    [ $rc -eq 0 ] && grep -q "membership changed" "$WORK/port-a.log"
+}
+check "c removed while a hears nothing from the switch: a still drops c within 15 s of hearing it again" missed_removal_check
 stop port-c
 
 # 5. Both NATs symmetric (a new port for every destination): no direct path, the relay carries it.

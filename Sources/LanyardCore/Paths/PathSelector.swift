@@ -5,14 +5,19 @@
 /// Modelled on Tailscale's magicsock (a path is trusted for a while after its last pong, the
 /// trusted path is re-probed while traffic flows, a better path must be clearly better to win)
 /// and ZeroTier's Peer (paths ranked by latency, retried on a backoff when none answers):
-/// - A probe is a `ping` with a fresh id sent inside the end-to-end session to one candidate;
-///   only an authenticated `pong` with that id from that endpoint confirms it.
+/// - A probe is a `ping` with a fresh random 64-bit id sent inside the end-to-end session to one
+///   candidate; only an authenticated `pong` with that id from that endpoint confirms it (a member
+///   that can spoof source addresses cannot predict the id sent to a third party's address).
 /// - A confirmed path is trusted for `trustTime` after its last pong; while the member is active
 ///   it is probed every `probeInterval`, so a path that goes silent is left after at most
 ///   `trustTime` (the relay carries traffic meanwhile).
 /// - Without a trusted path, every candidate is probed in rounds at growing intervals
 ///   (`initialRetry` doubling up to `maximumRetry`); new candidates (a changed address from the
 ///   switch, a ping from an address not seen before) start the rounds again at once.
+/// - Probes to candidates that never answered draw on a budget per member (`unconfirmedProbeRate`
+///   a second, at most `unconfirmedProbeBurst` saved up) that refills with time only: a member
+///   that lists a victim's addresses as its own and pings from ever new source ports (each one
+///   restarting the rounds) cannot make this port send more than the budget towards them.
 /// - An idle member (no traffic for `activityWindow`) costs nothing: no probes, no timers.
 public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
     /// Timing knobs; the defaults give a fall-back to the relay within about 5 s.
@@ -25,6 +30,10 @@ public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
         /// A challenger's RTT must be below this fraction of the current path's to replace it.
         public var switchRatio: Double = 0.7
         public var maximumCandidates = 16
+        /// Probes a second to candidates that have not answered yet (after the burst).
+        public var unconfirmedProbeRate: Double = 2
+        /// Probes to unanswered candidates that may go out at once (one full round of candidates).
+        public var unconfirmedProbeBurst: Double = 16
         public init() {}
     }
 
@@ -61,9 +70,15 @@ public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
     private var nextRound: Nanoseconds = 0
     private var failedRounds = 0
     private var nextBestProbe: Nanoseconds = 0
-    private var probeCounter: UInt64 = 0
+    /// Where the next round starts, so a budget that runs out mid-round does not always skip the same candidates.
+    private var roundStart = 0
+    /// Probes to unanswered candidates: refilled by time, never by anything the member sends.
+    private var unconfirmedBudget: TokenBucket
 
-    public init(settings: Settings = .init()) { self.settings = settings }
+    public init(settings: Settings = .init()) {
+        self.settings = settings
+        unconfirmedBudget = TokenBucket(rate: settings.unconfirmedProbeRate, burst: settings.unconfirmedProbeBurst)
+    }
 
     /// The path to use at `now`.
     public func path(now: Nanoseconds) -> Path {
@@ -160,7 +175,8 @@ public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
     }
 
     /// Hands out the probes due at `now` as (endpoint, probe id); the node seals a `ping` with
-    /// that id to that endpoint. Nothing while the member is idle.
+    /// that id to that endpoint. Nothing while the member is idle; probes to candidates that never
+    /// answered only as far as the budget allows.
     public mutating func probes(now: Nanoseconds, send: (Endpoint, UInt64) -> Void) {
         guard isActive(now: now), !candidates.isEmpty else { return }
         if case .direct = path(now: now), let b = best {
@@ -170,16 +186,27 @@ public struct PathSelector<Endpoint: Hashable & Sendable>: Sendable {
             return
         }
         guard now >= nextRound else { return }
-        for i in candidates.indices { probe(i, now: now, send: send) }
+        let n = candidates.count
+        var firstSkipped: Int?
+        for k in 0..<n {
+            let i = (roundStart + k) % n
+            if candidates[i].lastPong == nil, !unconfirmedBudget.take(now: now) {
+                if firstSkipped == nil { firstSkipped = i }
+                continue
+            }
+            probe(i, now: now, send: send)
+        }
+        roundStart = firstSkipped ?? 0
         nextRound = now + min(settings.initialRetry << UInt64(min(failedRounds, 16)), settings.maximumRetry)
         failedRounds += 1
     }
 
     private mutating func probe(_ i: Int, now: Nanoseconds, send: (Endpoint, UInt64) -> Void) {
-        probeCounter &+= 1
-        candidates[i].probeID = probeCounter
+        var id: UInt64 = 0
+        while id == 0 { id = UInt64.random(in: .min ... .max) } // 0 is a handshake kick, never a probe
+        candidates[i].probeID = id
         candidates[i].probeSentAt = now
-        send(candidates[i].endpoint, probeCounter)
+        send(candidates[i].endpoint, id)
     }
 
     /// Drops the oldest peer-reflexive candidate that never answered; false if there is none.

@@ -34,15 +34,19 @@ struct ServerAddClientCommand: ParsableCommand {
         }
         let serverKey = try KeyFiles.privateKey(at: try required(parent.privateKey, "private-key"))
         let clients = try required(parent.pool.clients, "clients")
-        // `assign` has already given every listed client its address; the next free ones are this client's.
-        var (list, _, pools) = try parent.pool.assign()
-        guard !list.contains(where: { $0.name == clientName }) else { throw CommandFailure("a client named \(clientName) already exists") }
-        let addresses = pools.indices.compactMap { pools[$0].allocate() }
-        guard addresses.count == pools.count else { throw CommandFailure("no free address left in the pool") }
         let key = PrivateKey()
-        var entry = "\n[Client]\nName = \(clientName)\nPublicKey = \(key.publicKey.base64)\n"
-        for a in addresses { entry += "Address = \(a.withLength(a.isIPv6 ? 128 : 32))\n" }
-        try MemberFile.append(entry, to: clients) { text in _ = try AuthorizedPeer.parse(text, kind: .client) }
+        // Read, allocate and write under the file's lock: two add-client at once get different addresses.
+        let addresses = try MemberFile.locked(clients) {
+            // `assign` has already given every listed client its address; the next free ones are this client's.
+            var (list, _, pools) = try parent.pool.assign()
+            guard !list.contains(where: { $0.name == clientName }) else { throw CommandFailure("a client named \(clientName) already exists") }
+            let addresses = pools.indices.compactMap { pools[$0].allocate() }
+            guard addresses.count == pools.count else { throw CommandFailure("no free address left in the pool") }
+            var entry = "\n[Client]\nName = \(clientName)\nPublicKey = \(key.publicKey.base64)\n"
+            for a in addresses { entry += "Address = \(a.withLength(a.isIPv6 ? 128 : 32))\n" }
+            try MemberFile.append(entry, to: clients) { text in _ = try AuthorizedPeer.parse(text, kind: .client) }
+            return addresses
+        }
         let port = parent.listen.split(separator: ":").last.map(String.init) ?? "51820"
         let shownEndpoint = endpoint ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         print("""
@@ -76,7 +80,7 @@ struct ServerRemoveClientCommand: ParsableCommand {
 
     func run() throws {
         let clients = try required(parent.pool.clients, "clients")
-        try MemberFile.remove(section: "Client", named: clientName, from: clients)
+        try MemberFile.locked(clients) { try MemberFile.remove(section: "Client", named: clientName, from: clients) }
         FileHandle.standardError.write(Data("removed \(clientName) from \(clients)\n".utf8))
         try parent.daemon.reloadRunning(role: "server")
     }

@@ -34,12 +34,14 @@ struct SwitchAddPortCommand: ParsableCommand {
         let key = try KeyFiles.publicKey(publicKey, option: "PUBLIC-KEY")
         for m in mac where MACAddress(m) == nil { throw CommandFailure("--mac '\(m)' is not a MAC address like 02:00:00:00:00:01") }
         let ports = try required(parent.ports, "ports")
-        let names = try MemberFile.names(section: "Port", in: ports)
-        guard !names.contains(portName) else { throw CommandFailure("\(ports) already has a port named \(portName)") }
         var entry = "\n[Port]\nName = \(portName)\nPublicKey = \(key.base64)\n"
         if let presharedKey { entry += "PresharedKey = \(try KeyFiles.presharedKey(at: presharedKey).base64)\n" }
         for m in mac { entry += "MACAddress = \(m)\n" }
-        try MemberFile.append(entry, to: ports) { text in _ = try AuthorizedPeer.parse(text) }
+        try MemberFile.locked(ports) {
+            let names = try MemberFile.names(section: "Port", in: ports)
+            guard !names.contains(portName) else { throw CommandFailure("\(ports) already has a port named \(portName)") }
+            try MemberFile.append(entry, to: ports) { text in _ = try AuthorizedPeer.parse(text) }
+        }
         FileHandle.standardError.write(Data("added \(portName) to \(ports)\n".utf8))
         try parent.daemon.reloadRunning(role: "switch")
     }
@@ -59,7 +61,7 @@ struct SwitchRemovePortCommand: ParsableCommand {
 
     func run() throws {
         let ports = try required(parent.ports, "ports")
-        try MemberFile.remove(section: "Port", named: portName, from: ports)
+        try MemberFile.locked(ports) { try MemberFile.remove(section: "Port", named: portName, from: ports) }
         FileHandle.standardError.write(Data("removed \(portName) from \(ports)\n".utf8))
         try parent.daemon.reloadRunning(role: "switch")
     }

@@ -18,6 +18,21 @@ enum MemberFile {
         try writeAtomically(existing + entry, to: path)
     }
 
+    /// Runs `body` (a read, check and rewrite of `path`) holding an exclusive `flock` on
+    /// `PATH.lock` beside it, so two `add-port`/`remove-port` (or `add-client`/`remove-client`)
+    /// run at once cannot both read the old file and lose one of their changes. The lock file is
+    /// made mode 600 if missing and left in place (removing it would race with a waiting writer).
+    static func locked<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CommandFailure("cannot open \(lockPath): \(SystemError.text(errno))") }
+        defer { close(fd) } // releases the lock
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw CommandFailure("cannot lock \(lockPath): \(SystemError.text(errno))") }
+        }
+        return try body()
+    }
+
     /// The names in `path`'s sections of kind `section` ("Port", "Client").
     static func names(section: String, in path: String) throws -> [String] {
         guard KeyFiles.exists(path) else { return [] }
@@ -85,8 +100,10 @@ enum MemberFile {
     private static func note(_ text: String) { FileHandle.standardError.write(Data("\(text)\n".utf8)) }
 }
 
-/// Writes `text` to `path` atomically (a temporary file in the same folder, then rename), keeping
-/// the file's mode, or 0600 for a new file: a member file may hold preshared keys.
+/// Writes `text` to `path` atomically (a temporary file in the same folder, synced, then renamed
+/// over it, and the folder synced so the rename survives a crash), keeping the file's mode, or
+/// 0600 for a new file: a member file may hold preshared keys. Callers that read the file first
+/// hold `MemberFile.locked`.
 func writeAtomically(_ text: String, to path: String) throws {
     var info = stat()
     let mode: mode_t = lstat(path, &info) == 0 ? info.st_mode & 0o770 : 0o600
@@ -107,4 +124,9 @@ func writeAtomically(_ text: String, to path: String) throws {
         unlink(temporary)
         throw CommandFailure("cannot replace \(path): \(SystemError.text(errno))")
     }
+    let folder = (path as NSString).deletingLastPathComponent
+    let dir = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard dir >= 0 else { throw CommandFailure("cannot open \(folder) to sync it: \(SystemError.text(errno))") }
+    defer { close(dir) }
+    guard fsync(dir) == 0 else { throw CommandFailure("cannot sync \(folder): \(SystemError.text(errno))") }
 }

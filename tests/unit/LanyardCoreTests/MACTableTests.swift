@@ -135,3 +135,45 @@ let s = Nanoseconds.seconds(1)
         #expect(table.count == 0)
     }
 }
+
+@Suite struct MACTableChurnTests {
+    /// Security review (issue 19): a port that comes up, sends one frame from a new MAC and says
+    /// `bye`, over and over, must not queue an aging deadline per cycle: the deadlines stay within
+    /// twice the table's cap, however many cycles.
+    @Test func portsThatComeAndGoCannotGrowTheAgingQueue() {
+        let s = Nanoseconds.seconds(1)
+        var table = MACTable(configuration: .init(agingTime: 300 * s, maxMACsPerPort: 64, maxEntries: 1_000))
+        // Other ports hold some MACs that must survive it all.
+        for i in 0..<50 { _ = table.learn(MACAddress(rawValue: 0x0200_0001_0000 | UInt64(i)), on: 2, now: 0) }
+        for i in 0..<200_000 {
+            _ = table.learn(MACAddress(rawValue: 0x0200_0000_0000 | UInt64(i)), on: 1, now: UInt64(i))
+            table.removePort(1)
+        }
+        #expect(table.count == 50)
+        #expect(table.count(of: 1) == 0 && table.count(of: 2) == 50)
+        // Everything is due at once: expire looks at every deadline queued.
+        let removed = table.expire(now: 1_000 * s)
+        #expect(removed == 50)
+        #expect(table.examinedByLastExpire <= 2 * 1_000 + 1)
+        #expect(table.count == 0)
+    }
+
+    /// Removing a port leaves the others' entries, counts and aging exactly as they were.
+    @Test func removingAPortKeepsEveryOtherPortsEntries() {
+        var t = MACTable(configuration: .init(agingTime: 300 * s, maxEntries: 10))
+        _ = t.learn(a, on: 1, now: 0)
+        _ = t.learn(b, on: 2, now: 0)
+        _ = t.learn(c, on: 2, now: 0)
+        for i in 0..<50 { // enough churn on port 3 to rebuild the aging queue several times
+            _ = t.learn(MACAddress(rawValue: 0x0200_0000_1000 | UInt64(i)), on: 3, now: s)
+            t.removePort(3)
+        }
+        #expect(t.count == 3 && t.count(of: 2) == 2)
+        #expect(Set(t.macs(of: 2, now: s)) == [b, c])
+        #expect(t.learn(b, on: 2, now: 200 * s) == .refreshed)
+        #expect(t.expire(now: 300 * s) == 2) // a and c; b was refreshed
+        #expect(t.port(of: b, now: 300 * s) == 2)
+        #expect(t.expire(now: 500 * s) == 1)
+        #expect(t.count == 0)
+    }
+}

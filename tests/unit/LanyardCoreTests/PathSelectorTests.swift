@@ -119,6 +119,78 @@ import Testing
         #expect(due(&p, 100 * s).count == p.settings.maximumCandidates)
         #expect(due(&p, 200 * s).isEmpty) // idle again
     }
+
+    /// Security review (issue 19): a member lists 8 of a victim's addresses as its own, then pings
+    /// from a new source port every millisecond; each new source restarts the probe rounds. Over
+    /// 1 s the port must send the victim no more than its budget, not 8 probes per ping.
+    @Test func pingsFromNewSourcesCannotRaiseTheProbesSentToUnansweredCandidates() {
+        var p = PathSelector<String>()
+        let victim = (1...8).map { "victim:\($0)" }
+        p.announce(observed: ["attacker:1"], local: victim, now: 0)
+        var toVictim = 0
+        var now: Nanoseconds = 0
+        for i in 0..<1000 {
+            p.pingReceived(from: "attacker:\(1000 + i)", now: now)
+            p.probes(now: now) { endpoint, _ in if endpoint.hasPrefix("victim:") { toVictim += 1 } }
+            now += ms
+        }
+        #expect(toVictim <= 16 + 2 + 1) // the default budget: a burst of 16, then 2 a second
+        // And later at no more than the rate: 60 s more of the same.
+        toVictim = 0
+        for i in 0..<60_000 {
+            p.pingReceived(from: "attacker:\(5000 + i)", now: now)
+            p.probes(now: now) { endpoint, _ in if endpoint.hasPrefix("victim:") { toVictim += 1 } }
+            now += ms
+        }
+        #expect(toVictim <= 2 * 60 + 1)
+    }
+
+    /// A confirmed path keeps being probed whatever the budget: only unanswered candidates draw on it.
+    @Test func theBudgetNeverStarvesAnAnsweredCandidate() {
+        var p = PathSelector<String>()
+        p.add(["good:1"], origin: .local, now: 0)
+        p.noteActivity(now: 0)
+        let first = due(&p, 0)
+        p.pongReceived(from: "good:1", probeID: first[0].1, now: ms)
+        var now = ms
+        var probesToGood = 0
+        for i in 0..<30_000 { // 30 s of a ping from a new address every millisecond
+            p.pingReceived(from: "noise:\(i)", now: now)
+            for (endpoint, id) in due(&p, now) where endpoint == "good:1" {
+                probesToGood += 1
+                p.pongReceived(from: endpoint, probeID: id, now: now)
+            }
+            now += ms
+        }
+        #expect(probesToGood >= 14)
+        #expect(p.path(now: now) == .direct("good:1"))
+    }
+
+    /// Probe ids are random (not a counter a spoofing member could predict for a third party's
+    /// address), never 0 (a handshake kick), and bound to the candidate they were sent to.
+    @Test func probeIDsAreUnpredictableAndBoundToTheirCandidate() {
+        var p = PathSelector<String>()
+        p.add(["a:1", "b:2"], origin: .local, now: 0)
+        var ids: [UInt64] = []
+        var now: Nanoseconds = 0
+        var last: [String: UInt64] = [:]
+        while ids.count < 40 {
+            p.noteActivity(now: now)
+            for (e, id) in due(&p, now) { ids.append(id); last[e] = id }
+            now += 100 * ms
+        }
+        #expect(!ids.contains(0))
+        #expect(Set(ids).count == ids.count)
+        let steps = zip(ids.dropFirst(), ids).filter { $0 &- $1 < 1 << 32 }.count
+        #expect(steps < 2) // a counter would step by 1 every time
+        #expect(ids.contains { $0 > 1 << 40 })
+        // b's id answered from a: confirms nothing, and a's own id is still needed.
+        let fromA = p.pongReceived(from: "a:1", probeID: last["b:2"]!, now: now)
+        #expect(!fromA)
+        #expect(p.path(now: now) == .relayed)
+        let right = p.pongReceived(from: "a:1", probeID: last["a:1"]!, now: now)
+        #expect(right)
+    }
 }
 
 @Suite struct RelayHeaderTests {
@@ -193,6 +265,24 @@ import Testing
         var bad = full.bytes
         bad[4] = 2
         #expect(throws: LanyardMessage.ParseError.self) { try parse(bad, LanyardMessage.Welcome.init(parsing:)) }
+    }
+
+    /// Security review (issue 19): IPv4-mapped IPv6 addresses are judged by their IPv4 address, so
+    /// a member cannot point probes at a port's own loopback as `::ffff:127.0.0.1`.
+    @Test func mappedAndCompatibleAddressesAreJudgedByTheirIPv4Address() {
+        func v6(_ tail: [UInt8], mapped: Bool = true) -> CandidateAddress {
+            CandidateAddress(address: [UInt8](repeating: 0, count: 10) + (mapped ? [0xFF, 0xFF] : [0, 0]) + tail, port: 9)!
+        }
+        for bad in [[127, 0, 0, 1], [127, 9, 9, 9], [0, 0, 0, 0], [0, 1, 2, 3], [224, 0, 0, 1], [255, 255, 255, 255]] as [[UInt8]] {
+            #expect(!v6(bad).isRoutable, "::ffff:\(bad)")
+            #expect(!CandidateAddress(address: bad, port: 9)!.isRoutable, "\(bad)")
+        }
+        #expect(v6([192, 0, 2, 1]).isRoutable)
+        #expect(!v6([192, 0, 2, 1], mapped: false).isRoutable) // ::192.0.2.1, deprecated IPv4-compatible
+        #expect(!v6([0, 0, 0, 1], mapped: false).isRoutable)   // ::1
+        #expect(!v6([0, 0, 0, 0], mapped: false).isRoutable)   // ::
+        #expect(CandidateAddress(address: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1], port: 9)!.isRoutable)
+        #expect(!CandidateAddress(address: [0xFF, 0x02] + [UInt8](repeating: 0, count: 13) + [1], port: 9)!.isRoutable)
     }
 
     @Test func candidateListsLookupsAndVouchesParseExactly() throws {

@@ -180,4 +180,62 @@ import Testing
         }
         #expect(hub.handshakes == handshakesBefore + 1, "drops: \(hub.drops.nonZero)")
     }
+
+    /// Completes a handshake of `key` with a hub from `address` and returns the peer, its session up.
+    func connect(_ hub: PeerHub, _ key: PrivateKey, from address: SocketAddress, now: Nanoseconds) -> WireGuardPeer {
+        let peer = WireGuardPeer(localPrivate: key, peerPublic: hubKey.publicKey, presharedKey: nil,
+                                 indexAllocator: IndexAllocator(), wallClock: { WallClockTime(seconds: 1_700_000_000, nanoseconds: 0) })
+        feed(hub, initiation(from: peer, now: now), from: address, now: now)
+        var response: [UInt8] = []
+        hub.io.pendingOutbound.forEachDatagram(oversized: {}) { bytes, _ in response = Array(bytes) }
+        hub.io.pendingOutbound.reset()
+        var out = [UInt8](repeating: 0, count: 256)
+        let result = response.withUnsafeBytes { r in
+            out.withUnsafeMutableBytes { peer.decapsulate(datagram: r, into: $0, now: Timestamp(nanoseconds: now)) }
+        }
+        if case .writeToNetwork(let n) = result { feed(hub, Array(out[0..<n]), from: address, now: now) } // the confirming keepalive
+        return peer
+    }
+
+    /// A data message from `peer` (its session must be up).
+    func data(from peer: WireGuardPeer, now: Nanoseconds) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 256)
+        let plaintext: [UInt8] = [1, 2, 3, 4]
+        let result = plaintext.withUnsafeBytes { p in
+            out.withUnsafeMutableBytes { peer.encapsulate(plaintext: p, into: $0, now: Timestamp(nanoseconds: now)) }
+        }
+        guard case .writeToNetwork(let n) = result else { Issue.record("no data message: \(result)"); return [] }
+        return Array(out[0..<n])
+    }
+
+    /// Security review (issue 19): one authenticated datagram of a member's own session, sent from
+    /// another live member's address, must not remap that address (the victim's relayed traffic
+    /// would be refused until its address changed); once the victim has been silent for a while,
+    /// the address may change hands (a NAT that reused the mapping).
+    @Test func oneDatagramFromAnotherMembersAddressDoesNotTakeItOver() throws {
+        let victimKey = PrivateKey(), attackerKey = PrivateKey()
+        let socket = try UDPSocket(bindTo: SocketAddress.resolve("127.0.0.1:0", passive: true))
+        let directory = WireGuardPeerDirectory(privateKey: hubKey, peers: [
+            AuthorizedPeer(name: "victim", publicKey: victimKey.publicKey),
+            AuthorizedPeer(name: "attacker", publicKey: attackerKey.publicKey),
+        ])
+        let hub = PeerHub(directory: directory, socket: socket, logger: Logger(label: "test"))
+        let victimAt = try SocketAddress.resolve("192.0.2.10:51820")
+        let attackerAt = try SocketAddress.resolve("198.51.100.20:51820")
+        let second: Nanoseconds = 1_000_000_000
+        let victim = connect(hub, victimKey, from: victimAt, now: second)
+        let attacker = connect(hub, attackerKey, from: attackerAt, now: second)
+        #expect(hub.peer(at: victimAt) == 0 && hub.peer(at: attackerAt) == 1)
+        feed(hub, data(from: attacker, now: 2 * second), from: victimAt, now: 2 * second)
+        #expect(hub.peer(at: victimAt) == 0, "the victim's address was taken over")
+        #expect(hub.peers[0].endpoint == victimAt)
+        #expect(hub.peers[1].endpoint == attackerAt)
+        // The victim keeps talking from there: still its address.
+        feed(hub, data(from: victim, now: 3 * second), from: victimAt, now: 3 * second)
+        #expect(hub.peer(at: victimAt) == 0)
+        // The victim falls silent; later the address (a reused NAT mapping) may go to the other.
+        feed(hub, data(from: attacker, now: 30 * second), from: victimAt, now: 30 * second)
+        #expect(hub.peer(at: victimAt) == 1)
+        #expect(hub.peers[1].endpoint == victimAt)
+    }
 }
