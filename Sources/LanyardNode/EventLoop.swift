@@ -52,8 +52,17 @@ public struct EventLoop {
         self.logger = logger
     }
 
-    /// Runs until a terminating signal; returns the signal number.
+    /// Runs until a terminating signal (returns its number) or until the TUN/TAP interface a
+    /// source reads is deleted (returns 0, as a clean stop: wireguard-go also exits 0 then).
     public func run() throws -> Int32 {
+        do { return try serve() } catch SystemError.deviceGone(let name) {
+            logger.notice("interface \(name) was deleted: stopping")
+            service.notify("STATUS=stopping (interface \(name) deleted)")
+            return 0
+        }
+    }
+
+    private func serve() throws -> Int32 {
         var fds = sources.map(\.fileDescriptor) + [signals.fileDescriptor]
         let controlSlot = fds.count
         if let control { fds.append(control.fileDescriptor) }
