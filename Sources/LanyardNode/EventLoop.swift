@@ -33,8 +33,11 @@ public struct EventLoop {
     let metricsText: ((LoopStats) -> String)?
     /// systemd's notification socket (does nothing when not started by systemd).
     let service = ServiceManager()
-    /// A one-line summary for systemd's status (`systemctl status`), refreshed every few seconds.
+    /// A one-line summary for systemd's status (`systemctl status`): looked at a few times a
+    /// second (never per packet) and sent when it changed.
     let summary: (() -> String)?
+    /// How often the summary is looked at.
+    static let summaryInterval: Nanoseconds = 250_000_000
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
                 tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil,
@@ -70,8 +73,24 @@ public struct EventLoop {
         if let metrics { fds.append(metrics.fileDescriptor) }
         var poller = Poller(fds)
         let stats = LoopStats(now: monotonicNanoseconds())
-        service.notify("READY=1\nSTATUS=\(summary?() ?? "running")")
-        var nextSummary = stats.started &+ .seconds(5)
+        // systemd's status line: the summary, after the last reload's failure until one succeeds.
+        var reloadFailure: String?
+        func statusLine() -> String {
+            let base = summary?() ?? "running"
+            return reloadFailure.map { "last reload failed: \($0); \(base)" } ?? base
+        }
+        var shownSummary = statusLine()
+        service.notify("READY=1\nSTATUS=\(shownSummary)")
+        /// Runs the reload, telling systemd it started and how it ended.
+        func reloadNow() -> String {
+            service.reloading()
+            let result = reload?() ?? "error: this daemon does not reload"
+            reloadFailure = result.hasPrefix("ok") ? nil : result
+            shownSummary = statusLine()
+            service.notify("READY=1\nSTATUS=\(shownSummary)")
+            return result
+        }
+        var nextSummary = stats.started &+ Self.summaryInterval
         defer { service.notify("STOPPING=1") }
         while true {
             let ready = poller.wait(timeoutMilliseconds: 100)
@@ -103,18 +122,14 @@ public struct EventLoop {
             }
             try tick(now)
             service.keepAlive(now: now)
-            if service.isActive, let summary, now >= nextSummary {
-                nextSummary = now &+ .seconds(5)
-                service.notify("STATUS=\(summary())")
+            if service.isActive, summary != nil, now >= nextSummary {
+                nextSummary = now &+ Self.summaryInterval
+                let current = statusLine()
+                if current != shownSummary {
+                    shownSummary = current
+                    service.notify("STATUS=\(current)")
+                }
             }
         }
-    }
-
-    /// Runs the reload, telling systemd it started and how it ended.
-    private func reloadNow() -> String {
-        service.reloading()
-        let result = reload?() ?? "error: this daemon does not reload"
-        service.notify("READY=1\nSTATUS=\(result.hasPrefix("ok") ? (summary?() ?? "running") : "last reload failed: \(result)")")
-        return result
     }
 }
