@@ -25,7 +25,9 @@ public final class TunDevice {
     /// Room kept before each packet handed to `readPackets`' callback.
     public static let maximumHeadroom = 16
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 64)
-    private let segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 64)
+    /// Where super-packets are cut into segments: sized for the largest MSS (a jumbo MTU), since a
+    /// segment that does not fit is dropped as malformed.
+    private let segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPSegmenter.scratchSize, alignment: 64)
     /// Super-packets the segmenter refused (counted, dropped).
     public private(set) var malformedOffloads: UInt64 = 0
 
