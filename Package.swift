@@ -52,7 +52,7 @@ let package = Package(
         ]),
         .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"], path: "tests/unit/LanyardCoreTests"),
         .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"], path: "tests/unit/LanyardWireGuardTests"),
-        .testTarget(name: "LanyardLinuxTests", dependencies: ["LanyardLinux"], path: "tests/unit/LanyardLinuxTests"),
+        .testTarget(name: "LanyardLinuxTests", dependencies: ["LanyardLinux", .product(name: "Logging", package: "swift-log")], path: "tests/unit/LanyardLinuxTests"),
         .testTarget(name: "LanyardNodeTests", dependencies: ["LanyardNode", "LanyardCore", "LanyardWireGuard"], path: "tests/unit/LanyardNodeTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -14,6 +14,9 @@ public enum SystemError: Error, CustomStringConvertible, Sendable {
     case call(String, errno: Int32)
     /// An external command (ip, nft) failed.
     case command(String, status: Int32, output: String)
+    /// The TUN/TAP interface this process serves was deleted (`ip link del`, `wg-quick down`),
+    /// wherever it lives now: seen on its own descriptor, not by looking its name up.
+    case deviceGone(String)
 
     public var description: String {
         switch self {
@@ -29,6 +32,8 @@ public enum SystemError: Error, CustomStringConvertible, Sendable {
             return "\(name) failed: \(Self.text(e)) (errno \(e))."
         case .command(let cmd, let status, let output):
             return "`\(cmd)` exited with status \(status): \(output.trimmingCharacters())"
+        case .deviceGone(let name):
+            return "interface \(name) was deleted: start the daemon again to recreate it."
         }
     }
 

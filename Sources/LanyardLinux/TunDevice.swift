@@ -5,6 +5,11 @@ import LanyardCore
 /// A Linux TUN (IP packets) or TAP (Ethernet frames) device, opened non-blocking.
 /// The interface exists while the descriptor is open and goes away when it is closed.
 ///
+/// The descriptor stays bound to the interface when it is moved to another network namespace
+/// (`ip link set NAME netns NS`), so nothing here looks the interface up by name. When the
+/// interface is deleted, wherever it is, the kernel detaches the descriptor: poll reports an
+/// error and reads and writes fail with EBADFD, which become `SystemError.deviceGone`.
+///
 /// With offload on (IFF_VNET_HDR + TSO), the kernel hands over TCP super-packets of up to 64 KB
 /// with partial checksums; `readPackets` turns them into wire-ready packets (`TCPSegmenter`), so
 /// one system call brings in what would otherwise take dozens.
@@ -20,7 +25,9 @@ public final class TunDevice {
     /// Room kept before each packet handed to `readPackets`' callback.
     public static let maximumHeadroom = 16
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 64)
-    private let segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 64)
+    /// Where super-packets are cut into segments: sized for the largest MSS (a jumbo MTU), since a
+    /// segment that does not fit is dropped as malformed.
+    private let segmentBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPSegmenter.scratchSize, alignment: 64)
     /// Super-packets the segmenter refused (counted, dropped).
     public private(set) var malformedOffloads: UInt64 = 0
 
@@ -75,6 +82,7 @@ public final class TunDevice {
             if n < 0 {
                 let e = errno
                 if e == EAGAIN || e == EINTR { return reads }
+                if e == EBADFD { throw .deviceGone(name) }
                 throw .call("read from \(name)", errno: e)
             }
             guard n > vnet else { continue }
@@ -138,12 +146,14 @@ public final class TunDevice {
             if n >= 0 { return true }
             let e = Int32(-n)
             if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { return false }
+            if e == EBADFD { throw .deviceGone(name) }
             throw .call("write to \(name)", errno: e)
         }
         n = Glibc.write(fileDescriptor, bytes.baseAddress, bytes.count)
         if n >= 0 { return true }
         let e = errno
         if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { return false }
+        if e == EBADFD { throw .deviceGone(name) }
         throw .call("write to \(name)", errno: e)
     }
 }

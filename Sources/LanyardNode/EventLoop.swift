@@ -33,8 +33,11 @@ public struct EventLoop {
     let metricsText: ((LoopStats) -> String)?
     /// systemd's notification socket (does nothing when not started by systemd).
     let service = ServiceManager()
-    /// A one-line summary for systemd's status (`systemctl status`), refreshed every few seconds.
+    /// A one-line summary for systemd's status (`systemctl status`): looked at a few times a
+    /// second (never per packet) and sent when it changed.
     let summary: (() -> String)?
+    /// How often the summary is looked at.
+    static let summaryInterval: Nanoseconds = 250_000_000
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
                 tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil,
@@ -52,8 +55,17 @@ public struct EventLoop {
         self.logger = logger
     }
 
-    /// Runs until a terminating signal; returns the signal number.
+    /// Runs until a terminating signal (returns its number) or until the TUN/TAP interface a
+    /// source reads is deleted (returns 0, as a clean stop: wireguard-go also exits 0 then).
     public func run() throws -> Int32 {
+        do { return try serve() } catch SystemError.deviceGone(let name) {
+            logger.notice("interface \(name) was deleted: stopping")
+            service.notify("STATUS=stopping (interface \(name) deleted)")
+            return 0
+        }
+    }
+
+    private func serve() throws -> Int32 {
         var fds = sources.map(\.fileDescriptor) + [signals.fileDescriptor]
         let controlSlot = fds.count
         if let control { fds.append(control.fileDescriptor) }
@@ -61,8 +73,24 @@ public struct EventLoop {
         if let metrics { fds.append(metrics.fileDescriptor) }
         var poller = Poller(fds)
         let stats = LoopStats(now: monotonicNanoseconds())
-        service.notify("READY=1\nSTATUS=\(summary?() ?? "running")")
-        var nextSummary = stats.started &+ .seconds(5)
+        // systemd's status line: the summary, after the last reload's failure until one succeeds.
+        var reloadFailure: String?
+        func statusLine() -> String {
+            let base = summary?() ?? "running"
+            return reloadFailure.map { "last reload failed: \($0); \(base)" } ?? base
+        }
+        var shownSummary = statusLine()
+        service.notify("READY=1\nSTATUS=\(shownSummary)")
+        /// Runs the reload, telling systemd it started and how it ended.
+        func reloadNow() -> String {
+            service.reloading()
+            let result = reload?() ?? "error: this daemon does not reload"
+            reloadFailure = result.hasPrefix("ok") ? nil : result
+            shownSummary = statusLine()
+            service.notify("READY=1\nSTATUS=\(shownSummary)")
+            return result
+        }
+        var nextSummary = stats.started &+ Self.summaryInterval
         defer { service.notify("STOPPING=1") }
         while true {
             // A scrape in progress is moved on every few milliseconds (its socket is not polled).
@@ -95,18 +123,14 @@ public struct EventLoop {
             }
             try tick(now)
             service.keepAlive(now: now)
-            if service.isActive, let summary, now >= nextSummary {
-                nextSummary = now &+ .seconds(5)
-                service.notify("STATUS=\(summary())")
+            if service.isActive, summary != nil, now >= nextSummary {
+                nextSummary = now &+ Self.summaryInterval
+                let current = statusLine()
+                if current != shownSummary {
+                    shownSummary = current
+                    service.notify("STATUS=\(current)")
+                }
             }
         }
-    }
-
-    /// Runs the reload, telling systemd it started and how it ended.
-    private func reloadNow() -> String {
-        service.reloading()
-        let result = reload?() ?? "error: this daemon does not reload"
-        service.notify("READY=1\nSTATUS=\(result.hasPrefix("ok") ? (summary?() ?? "running") : "last reload failed: \(result)")")
-        return result
     }
 }

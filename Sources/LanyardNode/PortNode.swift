@@ -488,12 +488,13 @@ public final class PortNode {
         hub.flush()
     }
 
-    /// Tells the switch and the members with a session that this port is leaving.
-    /// One line for systemd's status.
+    /// One line for systemd's status (sent again whenever it changes).
     public func summary() -> String {
-        "\(hub.registration.isRegistered ? "registered with" : "connecting to") the switch; \(known.compactMap { $0 }.count) members known"
+        let count = known.reduce(0) { $1 == nil ? $0 : $0 + 1 }
+        return "\(hub.registration.isRegistered ? "registered with" : "connecting to") the switch; \(count) \(count == 1 ? "member" : "members") known"
     }
 
+    /// Tells the switch and the members with a session that this port is leaving.
     public func sayGoodbye(now: Nanoseconds) {
         LanyardMessage.encode(.bye).withUnsafeBytes { bye in
             for (i, m) in known.enumerated() where m != nil && members.isEstablished(PortID(i), now: now) {

@@ -98,6 +98,25 @@ concurrent_member_changes() {
     [ "$got" = "$want" ] && [ "$(stat -c %a "$f")" = 600 ]
 }
 check "12 add-port at once, then 6 remove-port and 12 add-port at once: no change lost" concurrent_member_changes
+check "the member-list commands' help lists the daemon options they take (--config, --name)" bash -c "
+    for c in 'switch add-port' 'switch remove-port' 'server add-client' 'server remove-client'; do
+        $L \$c --help | grep -q -- '--config <config>' && $L \$c --help | grep -q -- '--name <name>' || { echo \"\$c --help lacks them\"; exit 1; }
+    done"
+
+# A fresh install: start the switch with no members, then add them live (docs/SERVICE.md's order).
+ip netns add "$(ns empty)"; NAMESPACES+=(empty); inns empty ip link set lo up
+printf '# ports are added with lanyard switch add-port\n' >"$WORK/ports-empty"
+empty_switch_check() {
+    start empty-switch empty $L switch --private-key "$WORK/k.key" --ports "$WORK/ports-empty" --listen 127.0.0.1:51820 --name "${PFX}-empty"
+    wait_until 5 test -S "/run/lanyard/${PFX}-empty.sock" || { tail -3 "$WORK/empty-switch.log"; return 1; }
+    grep "lists no ports yet" "$WORK/empty-switch.log" || return 1
+    $L switch add-port --ports "$WORK/ports-empty" --name "${PFX}-empty" first "$(cat "$WORK/k2.pub")" || return 1
+    local n; n=$($L status --name "${PFX}-empty" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["ports"]))')
+    echo "switch: ports listed after add-port: $n"
+    [ "$n" -eq 1 ] && kill -0 "${PIDS[empty-switch]}"
+}
+check "a switch starts with a comment-only ports file (notice logged) and add-port then adds a member live" empty_switch_check
+stop empty-switch
 
 ip netns add "$(ns nonat)"; NAMESPACES+=(nonat)
 check "--nat on a host without a default route says what to give instead" expect_error "add --nat-interface IFACE" \

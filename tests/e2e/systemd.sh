@@ -387,6 +387,10 @@ reload_corrupt() {
     cp -p "$WORK/switch-office.good" "$f"
     echo "member a: reload of a corrupt config exit $rc; $(ct a journalctl -b -u lanyard-switch@office -o cat --no-pager | grep -i reload | tail -1)"
     [ $rc -ne 0 ] || return 1
+    # Stored at priority err (journalctl -p err shows it), without a second timestamp in the text.
+    local err; err=$(ct a journalctl -b -u lanyard-switch@office -p err -o cat --no-pager | grep "reload failed" | tail -1)
+    echo "member a: journalctl -p err: ${err:-nothing}"
+    [ -n "$err" ] && [[ ! $err =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T ]] || return 1
     show_unit a lanyard-switch@office
     is_running a lanyard-switch@office && [ "$(prop a lanyard-switch@office MainPID)" = "$pid" ] || return 1
     # Still forwarding: with the neighbour caches empty, ARP has to go through the switch.

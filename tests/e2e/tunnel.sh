@@ -123,4 +123,30 @@ no_plaintext_on_the_wire() {
 }
 check "4 crypto threads: 8 MB of known text (and 20 MB back), none of it visible on the wire" no_plaintext_on_the_wire
 
+
+# The tunnel's interface moved into another namespace (its UDP socket stays in l) keeps working;
+# deleting it there stops the daemon cleanly, as for `lanyard wireguard` (wg.sh).
+ip netns add "$(ns c)"; NAMESPACES+=(c)
+tunnel_move_check() {
+    start moved l "$LANYARD" tunnel --private-key "$WORK/l.key" --peer-key "$(cat "$WORK/w.pub")" \
+        --endpoint 192.0.2.2:51820 --listen 51821 --interface lyt4 --allowed-ip 198.51.100.2/32 --name "${PFX}-l4"
+    wait_until 5 inns l ip link show lyt4 >/dev/null || return 1
+    ip -n "$(ns l)" link set lyt4 netns "$(ns c)" || return 1
+    inns c ip addr add 198.51.100.1/24 dev lyt4; inns c ip link set lyt4 up
+    sleep 2
+    kill -0 "${PIDS[moved]}" || { tail -3 "$WORK/moved.log"; return 1; }
+    wait_until 10 inns c ping -c 2 -i 0.2 -W 2 198.51.100.2
+}
+check "tunnel interface moved to another namespace keeps carrying traffic" tunnel_move_check
+tunnel_delete_check() {
+    local pid=${PIDS[moved]} rc
+    inns c ip link del lyt4 || return 1
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "still running 3 s after ip link del"; return 1; }
+    wait "$pid"; rc=$?; unset "PIDS[moved]"
+    echo "tunnel exit status after ip link del: $rc"; tail -2 "$WORK/moved.log"
+    [ "$rc" -eq 0 ] && grep -q "was deleted" "$WORK/moved.log"
+}
+check "deleting the moved tunnel interface stops the daemon cleanly (exit 0)" tunnel_delete_check
+
 summary

@@ -162,4 +162,53 @@ wgquick_direct_check() {
 }
 check "wg-quick up/down itself with WG_QUICK_USERSPACE_IMPLEMENTATION=lanyard-wireguard" wgquick_direct_check
 
+
+# The standard container pattern (wireguard.com/netns): the interface is created in one namespace,
+# whose UDP socket it keeps, and moved into another, where it is addressed and used.
+ip netns add "$(ns c)"; NAMESPACES+=(c)
+NIF="${PFX}n"
+netns_move_check() {
+    start wg-netns l "$LANYARD" wireguard -f "$NIF"
+    wait_until 5 inns l ip link show "$NIF" >/dev/null || return 1
+    inns l wg set "$NIF" private-key "$WORK/l.key" listen-port 51820 \
+        peer "$(cat "$WORK/p1.pub")" allowed-ips 198.51.100.2/32 endpoint 192.0.2.2:51820 || return 1
+    ip -n "$(ns l)" link set "$NIF" netns "$(ns c)" || return 1
+    inns c ip addr add 198.51.100.1/24 dev "$NIF"
+    inns c ip link set "$NIF" up
+    sleep 2   # the daemon used to die about 1 s after the move, looking for its name
+    kill -0 "${PIDS[wg-netns]}" || { echo "lanyard wireguard died after the move:"; tail -3 "$WORK/wg-netns.log"; return 1; }
+    wait_until 10 inns c ping -c 1 -W 1 198.51.100.2 >/dev/null || return 1
+    inns c ping -c 3 -i 0.2 -W 2 198.51.100.2 | grep -E "^[0-9]+ packets" | sed 's/^/ICMP /'
+    kill -0 "${PIDS[wg-netns]}"
+}
+check "interface moved to another namespace (UDP socket stays behind): keeps working, pings a wireguard-go peer" netns_move_check
+
+# Jumbo MTU (34,736, as WireGuard's own netns tests use): each datagram is IP-fragmented on the
+# 1,500-byte underlay and each TCP segment is ~34 KB, far above what a default link hands over.
+jumbo_drops() { "$LANYARD" status --name "$NIF" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin).get("drops") or {}
+print(sum(v for k, v in d.items() if k != "no client for destination"))'; }
+jumbo_check() {
+    inns c ip link set "$NIF" mtu 34736 && inns p1 ip link set "${PFX}p1" mtu 34736 || return 1
+    local before after; before=$(jumbo_drops)
+    sha_transfer c p1 198.51.100.2 20 || return 1
+    sha_transfer p1 c 198.51.100.1 20 5003 || return 1
+    after=$(jumbo_drops)
+    echo "wg drops other than no-route, before -> after: $before -> $after"
+    [ "$before" = "$after" ]
+}
+check "MTU 34736 through the drop-in: 20 MB each way to wireguard-go, SHA-256 intact, no drop counter rises" jumbo_check
+
+netns_delete_check() {
+    local pid=${PIDS[wg-netns]} rc
+    inns c ip link del "$NIF" || return 1
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "still running 3 s after ip link del"; return 1; }
+    wait "$pid"; rc=$?; unset "PIDS[wg-netns]"
+    echo "exit status after ip link del in the other namespace: $rc"; tail -2 "$WORK/wg-netns.log"
+    [ "$rc" -eq 0 ] && grep -q "was deleted" "$WORK/wg-netns.log" && [ ! -e "/var/run/wireguard/$NIF.sock" ]
+}
+check "ip link del of the moved interface stops the daemon cleanly (exit 0, API socket removed)" netns_delete_check
+
 summary

@@ -9,6 +9,12 @@ public enum TCPSegmenter {
         case unsupportedGSO(UInt8)
     }
 
+    /// Bytes of `scratch` that hold any segment of a super-packet a TUN/TAP device hands over
+    /// (up to 64 KB with its link header) after up to 64 bytes of headroom. The MSS follows the
+    /// interface's MTU, so at a jumbo MTU (WireGuard's netns tests use 34,736) one segment is
+    /// far larger than the 1,500 bytes of a default link.
+    public static let scratchSize = 64 + 65_536 + 64
+
     /// Prepares `packet` (which starts at the link header: 0 bytes for TUN, Ethernet for TAP,
     /// `ipOffset` being where the IP header starts) and calls `emit` with each wire packet.
     /// Segments are built in `scratch` at offset `headroom`; `emit` receives the region from 0,

@@ -13,7 +13,7 @@ struct ServerAddClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add-client",
         abstract: "Add a client to the clients file and print a wg-quick configuration for it.",
-        discussion: "The client's private key is printed once, in the configuration, and not kept. A running server lets the client in at once (through its control socket), without dropping anyone.")
+        discussion: "The client's private key is printed once, in the configuration, and not kept. A running server lets the client in at once (through its control socket), without dropping anyone.\n\n" + MemberCommandHelp.daemonOptions(role: "server", file: "clients"))
 
     @Argument(help: "The client's name.")
     var clientName: String
@@ -70,7 +70,8 @@ struct ServerAddClientCommand: ParsableCommand {
 struct ServerRemoveClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove-client",
-        abstract: "Remove a client from the clients file; a running server cuts it off at once.")
+        abstract: "Remove a client from the clients file; a running server cuts it off at once.",
+        discussion: MemberCommandHelp.daemonOptions(role: "server", file: "clients"))
 
     @Argument(help: "The client's name.")
     var clientName: String

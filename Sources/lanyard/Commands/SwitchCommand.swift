@@ -99,6 +99,9 @@ struct SwitchCommand: ParsableCommand {
             hub.useCryptoWorkers(workers)
             let node = SwitchNode(settings: settings, hub: hub, pins: pins, logger: logger)
             let shown = socket.localAddress.description
+            if list.isEmpty {
+                logger.notice("\(ports ?? "the ports file") lists no ports yet: add them while the switch runs with `lanyard switch add-port NAME PUBLIC-KEY`")
+            }
             logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
@@ -118,14 +121,14 @@ struct SwitchCommand: ParsableCommand {
         }
     }
 
-    /// Reads and checks the ports file.
+    /// Reads and checks the ports file. An empty one (or only comments) is a network with no
+    /// members yet: start the switch first, then add ports live with `lanyard switch add-port`.
     func readPorts() throws -> [AuthorizedPeer] {
         let ports = try required(ports, "ports")
         let list: [AuthorizedPeer]
         do { list = try AuthorizedPeer.parse(try KeyFiles.contents(ports, kind: .memberList)) } catch let error as INIFile.ParseError {
             throw CommandFailure("\(ports): \(error)")
         }
-        guard !list.isEmpty else { throw CommandFailure("\(ports) lists no [Port]: nobody could join. Add one with `lanyard switch add-port`.") }
         return list
     }
 }

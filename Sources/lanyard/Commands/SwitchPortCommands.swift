@@ -9,7 +9,8 @@ import LanyardWireGuard
 struct SwitchAddPortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add-port",
-        abstract: "Add a port to the ports file; a running switch lets it in at once, without dropping anyone.")
+        abstract: "Add a port to the ports file; a running switch lets it in at once, without dropping anyone.",
+        discussion: MemberCommandHelp.daemonOptions(role: "switch", file: "ports"))
 
     @Argument(help: "The port's name (shown in status and logs).")
     var portName: String
@@ -51,7 +52,8 @@ struct SwitchAddPortCommand: ParsableCommand {
 struct SwitchRemovePortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove-port",
-        abstract: "Remove a port from the ports file; a running switch cuts it off at once (its sessions are wiped).")
+        abstract: "Remove a port from the ports file; a running switch cuts it off at once (its sessions are wiped).",
+        discussion: MemberCommandHelp.daemonOptions(role: "switch", file: "ports"))
 
     @Argument(help: "The port's name.")
     var portName: String

@@ -86,7 +86,6 @@ struct WireGuardCommand: ParsableCommand {
         let api = try ControlServer(path: "\(Self.apiDirectory)/\(interface).sock", directory: Self.apiDirectory, directoryMode: 0o755)
         let control = try ControlServer(path: "\(ControlServer.directory)/\(interface).sock")
         logger.notice("WireGuard interface \(interface) up (userspace, Lanyard); API on \(api.path)")
-        var nextCheck: Nanoseconds = 0
         let loop = EventLoop(
             sources: [.init(fileDescriptor: tun.fileDescriptor) { try device.tunReadable(now: $0) },
                       .init(fileDescriptor: socket.fileDescriptor) { try device.socketReadable(now: $0) },
@@ -94,24 +93,16 @@ struct WireGuardCommand: ParsableCommand {
                           api.serveBlankLineTerminated { device.handleAPI($0, now: now) }
                       }],
             signals: signals, control: control, logger: logger,
-            tick: { now in
-                device.tick(now: now)
-                if now >= nextCheck {
-                    nextCheck = now + .seconds(1)
-                    if !interfaceExists(interface) { throw InterfaceGone() }
-                }
-            },
+            tick: { device.tick(now: $0) },
             status: { _ in encodeStatus(device.status(now: monotonicNanoseconds())) })
-        do { _ = try loop.run() } catch is InterfaceGone {
-            logger.notice("interface \(interface) was deleted: stopping")
-        }
+        // Returns on a signal or when the interface is deleted, seen on the TUN descriptor itself:
+        // the interface may have been moved to another namespace (wireguard.com/netns), where a
+        // name lookup from here would no longer find it although it still works.
+        _ = try loop.run()
     }
 }
 
-/// The interface a userspace device serves was deleted (`ip link del`, `wg-quick down`).
-struct InterfaceGone: Error {}
-
-/// Whether a network interface of this name exists in this namespace.
+/// Whether a network interface of this name exists in this namespace (at start-up only).
 func interfaceExists(_ name: String) -> Bool { if_nametoindex(name) != 0 }
 
 /// Starts `path` in a new session with stdio on /dev/null; returns its pid.

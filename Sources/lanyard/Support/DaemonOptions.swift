@@ -38,10 +38,15 @@ struct DaemonOptions: ParsableArguments {
         Self.makeLogger(label, level: Logger.Level(rawValue: logLevel) ?? .info, json: logFormat == "json")
     }
 
-    /// Sets up swift-log on stderr (text or JSON lines) and returns a logger labelled `label`.
+    /// Whether stderr is systemd's journal: lines then carry a `<N>` priority and no timestamp.
+    static let logsToJournal = JournalStream.standardErrorIsJournal(environment: ProcessInfo.processInfo.environment)
+
+    /// Sets up swift-log on stderr (text or JSON lines; journal lines when stderr is the journal)
+    /// and returns a logger labelled `label`.
     static func makeLogger(_ label: String, level: Logger.Level, json: Bool) -> Logger {
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, level: level) }
+            if logsToJournal { return JournalLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -78,7 +83,7 @@ func requireNetworkAdmin(_ what: String) throws {
 /// Runs `body`, turning expected failures into a one-line message and exit status 1.
 func runDaemon(_ body: () throws -> Void) throws {
     do { try body() } catch let error as SystemError {
-        FileHandle.standardError.write(Data("lanyard: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("\(DaemonOptions.logsToJournal ? "<3>" : "")lanyard: \(error)\n".utf8))
         throw ExitCode.failure
     }
 }

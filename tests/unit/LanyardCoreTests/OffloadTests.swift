@@ -58,6 +58,23 @@ func checksumsValid(_ p: [UInt8]) -> Bool {
         #expect(segments.flatMap { $0[40...] } == payload)
     }
 
+    @Test func segmentsAtAJumboMSSFitTheScratchCallersAllocate() throws {
+        // MTU 34,736 (WireGuard's netns tests): MSS 34,696; a 60,000-byte super-packet is 2 segments.
+        let payload = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        var big = tcpPacket(payload: payload, seq: 1, flags: 0x18)
+        let header = VirtioNetHeader(flags: VirtioNetHeader.needsChecksum, gsoType: 1, headerLength: 40,
+                                     gsoSize: 34_696, checksumStart: 20, checksumOffset: 16)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPSegmenter.scratchSize, alignment: 16)
+        defer { scratch.deallocate() }
+        var segments: [[UInt8]] = []
+        try big.withUnsafeMutableBytes { b in
+            try TCPSegmenter.prepare(b, header: header, ipOffset: 0, scratch: scratch, headroom: 16) { segments.append(Array($0[16...])) }
+        }
+        #expect(segments.map(\.count) == [34_736, 25_344])
+        #expect(segments.allSatisfy(checksumsValid))
+        #expect(segments.flatMap { $0[40...] } == payload)
+    }
+
     @Test func completesPartialChecksum() throws {
         var p = tcpPacket(payload: Array(repeating: 9, count: 100), seq: 1)
         // Replace the TCP checksum by the pseudo-header sum only (what the kernel hands over).
