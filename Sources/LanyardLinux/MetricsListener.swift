@@ -9,7 +9,8 @@ import Glibc
 /// answer is not through yet is kept for the next wake (`hasPending`: the loop then wakes within a
 /// few milliseconds), and one wake spends at most `budget` here however many clients there are.
 /// A client gets `requestTime` from its connection to send its request and `answerTime` in all;
-/// later it is dropped. At most `maximumClients` are served at once (others wait in the backlog).
+/// later it is dropped. At most `maximumClients` are served at once; connections beyond them are
+/// closed at once.
 public final class MetricsListener {
     public let fileDescriptor: Int32
     /// Time one wake may spend here.
@@ -79,6 +80,15 @@ public final class MetricsListener {
             guard client >= 0 else { break }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             clients.append(Client(fd: client, accepted: start))
+        }
+        // Connections beyond those served at once are closed unanswered: left in the backlog they
+        // would keep the listener readable and the event loop spinning.
+        if clients.count == Self.maximumClients {
+            for _ in 0..<64 {
+                let extra = accept(fileDescriptor, nil, nil)
+                guard extra >= 0 else { break }
+                close(extra)
+            }
         }
         var i = 0
         while i < clients.count {

@@ -399,6 +399,21 @@ random_transfer_check() {
 }
 check "5 MB a -> b through the relay, SHA-256 matches, the switch's relay a -> b bytes grow" random_transfer_check
 
+# A removed member's relayed traffic goes with it: new members d and e take the free slots (a's
+# among them) and must not be shown with a's pairs. (relay_all_check restarts everything after.)
+relay_slot_check() {
+    local k pairs
+    for k in d e; do keypair $k; done
+    [ "$(relay_pair a b bytes)" -gt 0 ] || { echo "no relayed a -> b traffic to start from"; return 1; }
+    write_ports b; kill -HUP "${PIDS[switch]}"; sleep 1
+    write_ports b d e; kill -HUP "${PIDS[switch]}"; sleep 1
+    pairs=$(sw_json | python3 -c 'import json, sys; print(" ".join("%s->%s:%s" % (p["from"], p["to"], p["bytes"]) for p in json.load(sys.stdin).get("relayPairs") or []))')
+    echo "relay pairs after a was removed and d, e were added: ${pairs:-none}"
+    write_ports a b; kill -HUP "${PIDS[switch]}"
+    ! grep -qE '(^| )(a|d|e)->|->(a|d|e):' <<<"$pairs"
+}
+check "relay counters of a removed member are not credited to the member that takes its slot" relay_slot_check
+
 # 8. --relay-all: everything goes through the switch, even where a direct path would work; the
 # switch decrypts and re-encrypts every frame on 4 crypto threads.
 # a's status shows b with path "switch"; or, as docs/DIRECT-PATHS.md has it (the welcome offers no

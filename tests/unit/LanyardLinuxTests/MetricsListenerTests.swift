@@ -66,4 +66,18 @@ import Testing
         #expect(text.hasPrefix("HTTP/1.0 200 OK"))
         #expect(text.hasSuffix("lanyard_up 1\n"))
     }
+
+    /// One silent client more than are served at once (within the listen backlog): it is closed,
+    /// so the listener is not left readable (the event loop would spin on it).
+    @Test func clientsBeyondTheLimitAreClosedNotLeftWaiting() throws {
+        let (listener, address) = try makeListener()
+        let silent = (0..<(MetricsListener.maximumClients + 1)).map { _ in connectClient(address) }
+        defer { silent.forEach { close($0) } }
+        usleep(20_000)
+        let start = now()
+        listener.serve { "x 1\n" }
+        #expect(now() - start < 50_000_000)
+        var p = pollfd(fd: listener.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&p, 1, 0) == 0, "the listener is still readable")
+    }
 }
