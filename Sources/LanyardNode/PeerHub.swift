@@ -92,24 +92,22 @@ public final class PeerHub {
     /// cookie are dropped unread, so data, keepalives and members with cookies keep the rest.
     private var handshakeTime: Nanoseconds = 0
     static let handshakeBudget: Nanoseconds = .seconds(0.125)
-    /// `floodShare` and `loadShare` of one housekeeping pass: reached within a pass, the hub
-    /// demands cookies at once.
-    static let floodBudget = Nanoseconds(Double(Nanoseconds.seconds(0.25)) * floodShare)
-    static let loadBudget = Nanoseconds(Double(Nanoseconds.seconds(0.25)) * loadShare)
-
     /// What an initiation's screening showed, for the load measures.
     enum InitiationWork { case garbage, failed, valid }
 
     /// Counts `spent` towards the budget and the load measures; declares load at once, not at the
     /// next housekeeping pass (a busy loop may take a while to get there, and a flood costs a
     /// Diffie-Hellman per datagram until then).
-    private func account(_ work: InitiationWork, _ spent: Nanoseconds) {
+    private func account(_ work: InitiationWork, _ spent: Nanoseconds, now: Nanoseconds) {
         handshakeTime &+= spent
         if work != .garbage { initiationWork &+= spent }
         if work == .failed { failedWork &+= spent }
-        if !isUnderLoad, failedWork >= Self.floodBudget || initiationWork >= Self.loadBudget {
-            enterLoad(flood: failedWork >= Self.floodBudget)
-        }
+        guard !isUnderLoad else { return }
+        // The same shares as the housekeeping pass's, of the time since that pass (a pass late
+        // because the loop was busy must not make honest work look like load).
+        let window = Double(max(now &- windowStart, .seconds(0.25)))
+        let flood = Double(failedWork) > window * Self.floodShare
+        if flood || Double(initiationWork) > window * Self.loadShare { enterLoad(flood: flood) }
     }
 
     private func enterLoad(flood: Bool) {
@@ -249,7 +247,7 @@ public final class PeerHub {
         // towards is decided once its verdict is known.
         var workStarted: Nanoseconds = 0
         var work = InitiationWork.garbage
-        defer { if workStarted != 0 { account(work, workClock() &- workStarted) } }
+        defer { if workStarted != 0 { account(work, workClock() &- workStarted, now: now) } }
         if type == WireMessage.initiation {
             // Over the budget under load, an initiation without a cookie (mac2 all zero) is
             // dropped unread: one that carries a cookie is still checked, so members that
