@@ -58,12 +58,7 @@ public final class MetricsListener {
 
     /// The bound address (the port, when listening on port 0).
     public var localAddress: SocketAddress {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fileDescriptor, $0, &length) }
-        }
-        return SocketAddress(storage: storage, length: length)
+        SocketAddress.bound(to: fileDescriptor)
     }
 
     /// Whether connections are waiting for their request or answer (serve again soon).

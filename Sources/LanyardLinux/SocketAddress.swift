@@ -118,3 +118,15 @@ public struct LocalSource: Sendable, Equatable {
         a.family == b.family && a.bytes.0 == b.bytes.0 && a.bytes.1 == b.bytes.1
     }
 }
+
+extension SocketAddress {
+    /// The local address socket `fd` is bound to (getsockname).
+    static func bound(to fd: Int32) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return SocketAddress(storage: storage, length: length)
+    }
+}

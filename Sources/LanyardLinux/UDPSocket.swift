@@ -42,12 +42,7 @@ public final class UDPSocket {
 
     /// The bound local address.
     public var localAddress: SocketAddress {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fileDescriptor, $0, &length) }
-        }
-        return SocketAddress(storage: storage, length: length)
+        SocketAddress.bound(to: fileDescriptor)
     }
 
     /// Converts `address` to this socket's family (IPv4 → IPv4-mapped IPv6 on an IPv6 socket).
