@@ -138,18 +138,13 @@ public final class SwitchNode {
                 }
             }
         case .hello:
-            hub.markUp(id, now: now)
-            var directory: LanyardMessage.Welcome.Directory?
-            if settings.directPaths {
-                let gate = RelayGate()
-                gates[Int(id)] = gate
-                directory = .init(memberID: id, relayKey: gate.rawKey)
-            }
-            let welcome = LanyardMessage.Welcome(
-                keepaliveSeconds: UInt16(clamping: settings.keepaliveInterval / 1_000_000_000),
-                silenceTimeoutSeconds: UInt16(clamping: settings.silenceTimeout / 1_000_000_000), directory: directory)
-            LanyardMessage.encode(.welcome, body: welcome.bytes).withUnsafeBytes { hub.send($0, to: id, now: now) }
+            welcome(id, now: now)
         case .ping:
+            // A ping from a port this switch never welcomed (the switch restarted, and the port's
+            // session with it was renewed by WireGuard's own timers, so the port never noticed):
+            // welcome it now, or it would ping on without the relay key and member id that this
+            // run of the switch gives, and its relayed traffic would be refused for good.
+            if !hub.peers[Int(id)].isUp || (settings.directPaths && gates[Int(id)] == nil) { welcome(id, now: now) }
             hub.markUp(id, now: now)
             // The ping's 8-byte sequence and the membership revision (a body of another length is echoed as it came).
             let answer = body.count == 8 ? Array(body) + LanyardMessage.encodeUInt64(membershipRevision) : Array(body)
@@ -194,6 +189,22 @@ public final class SwitchNode {
         guard settings.directPaths, hub.peers[Int(id)].isUp else { hub.drops.record(.relayNotOffered); return false }
         guard requestBudget[Int(id)].take(now: now) else { hub.drops.record(.lookupRateLimited); return false }
         return true
+    }
+
+    /// Lets port `id` in (its `hello`, or a ping from a port not yet welcomed): marks it up, gives
+    /// it a relay key of this run (with direct paths), and sends the welcome.
+    private func welcome(_ id: PortID, now: Nanoseconds) {
+        hub.markUp(id, now: now)
+        var directory: LanyardMessage.Welcome.Directory?
+        if settings.directPaths {
+            let gate = RelayGate()
+            gates[Int(id)] = gate
+            directory = .init(memberID: id, relayKey: gate.rawKey)
+        }
+        let welcome = LanyardMessage.Welcome(
+            keepaliveSeconds: UInt16(clamping: settings.keepaliveInterval / 1_000_000_000),
+            silenceTimeoutSeconds: UInt16(clamping: settings.silenceTimeout / 1_000_000_000), directory: directory)
+        LanyardMessage.encode(.welcome, body: welcome.bytes).withUnsafeBytes { hub.send($0, to: id, now: now) }
     }
 
     /// Answers a lookup: the requester learns who the member is and where it might be; the member,
