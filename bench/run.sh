@@ -19,7 +19,7 @@ TIME=5
 ONLY=""
 BUILD=0
 OUT="$REPO/BENCHMARKS.md"
-ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-p2p-2threads lanyard-wg lanyard-l3 wireguard-go wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
+ALL_CONFIGS="underlay lanyard-direct lanyard-relayed lanyard-switch lanyard-p2p lanyard-p2p-2threads lanyard-wg lanyard-wg-jumbo lanyard-l3 wireguard-go wireguard-go-jumbo wireguard-go-hub wireguard-go-upstream wireguard-go-upstream-hub openvpn tinc-p2p tinc-relayed n2n"
 
 usage() {
     cat <<EOF
@@ -491,6 +491,27 @@ setup_lanyard_wg() {
     NOTE="lanyard-wireguard (\`lanyard wireguard\`, the wireguard-go contract) on a and b, configured with wg as the wireguard-go rows are"
 }
 
+# The jumbo rows: the same two, with both interfaces at MTU 34,736 (what WireGuard's own netns
+# tests use) over the 1,500-byte underlay, so every datagram is IP-fragmented. A larger MTU must
+# never be slower than the default.
+JUMBO_MTU=34736
+jumbo_mtu() {
+    inns "$NS_A" ip link set "${PFX}wa" mtu "$JUMBO_MTU" && inns "$NS_B" ip link set "${PFX}wb" mtu "$JUMBO_MTU" || return 1
+    MTU=$(link_mtu "$NS_A" "${PFX}wa")
+}
+setup_lanyard_wg_jumbo() {
+    setup_lanyard_wg || return 1
+    [ -n "$SKIP" ] && return 0
+    jumbo_mtu || return 1
+    NOTE="lanyard-wg with both interfaces at MTU $JUMBO_MTU on the 1,500-byte underlay (every datagram fragmented)"
+}
+setup_wireguard_go_jumbo() {
+    setup_wireguard_go || return 1
+    [ -n "$SKIP" ] && return 0
+    jumbo_mtu || return 1
+    NOTE="Debian's wireguard-go with both interfaces at MTU $JUMBO_MTU on the 1,500-byte underlay (every datagram fragmented)"
+}
+
 setup_wireguard_go() {
     debian_wg_go || return 0
     wg_go_p2p wireguard-go || return 1
@@ -622,7 +643,9 @@ run_config lanyard-l3 relayed
 run_config lanyard-p2p p2p
 run_config lanyard-p2p-2threads p2p
 run_config lanyard-wg p2p
+run_config lanyard-wg-jumbo p2p
 run_config wireguard-go p2p
+run_config wireguard-go-jumbo p2p
 run_config wireguard-go-hub relayed
 run_config wireguard-go-upstream p2p
 run_config wireguard-go-upstream-hub relayed
@@ -656,12 +679,12 @@ def cell(v):
         return "%.2f" % m
     return "%.2f (%.2f–%.2f)" % (m, min(v), max(v))
 
-LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-p2p-2threads", "lanyard-wg", "lanyard-l3"}
+LANYARD = {"lanyard-direct", "lanyard-relayed", "lanyard-switch", "lanyard-p2p", "lanyard-p2p-2threads", "lanyard-wg", "lanyard-wg-jumbo", "lanyard-l3"}
 under = next((med(r["ab"]) for r in rows if r["name"] == "underlay" and r["status"] == "ok"), None)
 best = {}
 for g in ("relayed", "p2p"):
     cand = [(med(r["ab"]), r["name"]) for r in rows
-            if r["group"] == g and r["name"] not in LANYARD and r["status"] == "ok" and r["ab"]]
+            if r["group"] == g and r["name"] not in LANYARD and "jumbo" not in r["name"] and r["status"] == "ok" and r["ab"]]
     best[g] = max(cand) if cand else None
 
 out = []

@@ -16,6 +16,12 @@ public final class DatagramBatch {
     public var count = 0
     /// Whether sending may coalesce datagrams (cleared if the kernel refuses UDP GSO).
     public var coalescing = true
+    /// The largest datagram that may lead a coalesced run. The kernel refuses a GSO send whose
+    /// segments exceed the path MTU (EMSGSIZE) rather than fragment them, so a datagram of a
+    /// jumbo tunnel MTU (34 KB on a 1,500-byte underlay) is sent on its own, to be fragmented.
+    public private(set) var largestSegment = 65_535
+    /// Below this (IPv6's minimum MTU less its headers) a refused segment means GSO is unusable.
+    static let smallestPathSegment = 1_232
     /// Datagrams lost because the batch was full when committed (never expected: see `commit`).
     public private(set) var dropped: UInt64 = 0
     private var destinations: [SocketAddress?]
@@ -148,7 +154,14 @@ public final class DatagramBatch {
         }
         destinations[i] = destination
         count = i + 1
-        lastSlotOpen = coalescing
+        lastSlotOpen = coalescing && length <= largestSegment
+    }
+
+    /// Records that the kernel refused a GSO send with segments of `size` bytes: later runs are
+    /// led only by smaller datagrams (coalescing stops if that leaves no useful size).
+    public func refuseSegments(of size: Int) {
+        largestSegment = min(largestSegment, size - 1)
+        if largestSegment < Self.smallestPathSegment { coalescing = false }
     }
 
     /// Forgets everything queued.

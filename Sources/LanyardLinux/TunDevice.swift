@@ -31,9 +31,14 @@ public final class TunDevice {
     /// Super-packets the segmenter refused (counted, dropped).
     public private(set) var malformedOffloads: UInt64 = 0
 
+    /// Packets the kernel refused on write (queue full, interface down, or a super-packet it
+    /// would not take): counted, dropped.
+    public private(set) var refusedWrites: UInt64 = 0
+
     /// Adds this device's own drop counts to a status dictionary.
     public func addDrops(to drops: inout [String: UInt64]) {
         if malformedOffloads > 0 { drops["malformed offload from \(name)"] = malformedOffloads }
+        if refusedWrites > 0 { drops["write to \(name) refused"] = refusedWrites }
     }
     /// Joins in-order TCP segments written to the device (offload only).
     private var coalescer: TCPCoalescer?
@@ -145,14 +150,14 @@ public final class TunDevice {
             n = clanyard_tun_write_vnet(fileDescriptor, header?.baseAddress, bytes.baseAddress, bytes.count)
             if n >= 0 { return true }
             let e = Int32(-n)
-            if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { return false }
+            if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { refusedWrites &+= 1; return false }
             if e == EBADFD { throw .deviceGone(name) }
             throw .call("write to \(name)", errno: e)
         }
         n = Glibc.write(fileDescriptor, bytes.baseAddress, bytes.count)
         if n >= 0 { return true }
         let e = errno
-        if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { return false }
+        if e == EAGAIN || e == EINTR || e == EIO || e == EINVAL { refusedWrites &+= 1; return false }
         if e == EBADFD { throw .deviceGone(name) }
         throw .call("write to \(name)", errno: e)
     }

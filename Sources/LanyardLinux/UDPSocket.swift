@@ -73,10 +73,21 @@ public final class UDPSocket {
         return Int(n)
     }
 
+    /// What became of a batch the kernel did not take whole: datagrams it would not queue now
+    /// (send queue full) and datagrams it refused (unreachable destination, too large).
+    public struct SendLosses: Sendable {
+        public var unsent = 0
+        public var refused = 0
+    }
+
     /// Sends every queued slot of `batch` and empties it. What the kernel will not take now is
-    /// dropped (as a full NIC queue would); if the kernel refuses UDP GSO, coalescing is turned
-    /// off for good and the refused slot is sent datagram by datagram.
-    public func send(_ batch: DatagramBatch) {
+    /// dropped (as a full NIC queue would) and counted. A coalesced slot the kernel refuses is
+    /// sent datagram by datagram: GSO segments larger than the path carries unfragmented
+    /// (EMSGSIZE, EINVAL on older kernels) lower the batch's segment limit; GSO not supported
+    /// at all turns coalescing off for good.
+    @discardableResult
+    public func send(_ batch: DatagramBatch) -> SendLosses {
+        var losses = SendLosses()
         var sent = 0
         var attempts = 0
         while sent < batch.count && attempts < 8 {
@@ -93,26 +104,45 @@ public final class UDPSocket {
                 attempts -= 1
                 continue
             }
-            if slot.length > slot.segment && (e == EIO || e == EINVAL || e == EOPNOTSUPP || e == ENOPROTOOPT) {
-                batch.coalescing = false
-                sendSplit(slot)
+            sent += 1
+            if slot.length > slot.segment {
+                if e == EMSGSIZE || e == EINVAL {
+                    batch.refuseSegments(of: slot.segment)
+                    losses.refused += sendSplit(slot)
+                    continue
+                }
+                if e == EIO || e == EOPNOTSUPP || e == ENOPROTOOPT {
+                    batch.coalescing = false
+                    losses.refused += sendSplit(slot)
+                    continue
+                }
             }
-            sent += 1 // an unreachable destination (ICMP error) or a refused datagram: skip it
+            losses.refused += Self.datagrams(in: slot) // an unreachable destination (ICMP error) or a refused datagram
         }
+        for i in sent..<max(sent, batch.count) { losses.unsent += Self.datagrams(in: batch.slots[i]) }
         batch.reset()
+        return losses
     }
 
-    private func sendSplit(_ slot: clanyard_datagram) {
+    /// How many datagrams a slot holds.
+    private static func datagrams(in slot: clanyard_datagram) -> Int {
+        slot.segment > 0 ? (slot.length + slot.segment - 1) / slot.segment : 1
+    }
+
+    /// Sends a coalesced slot one datagram at a time; returns how many were refused.
+    private func sendSplit(_ slot: clanyard_datagram) -> Int {
         var single = slot
         var offset = 0
+        var refused = 0
         while offset < slot.length {
             let n = min(slot.segment, slot.length - offset)
             single.buffer = slot.buffer! + offset
             single.length = n
             single.segment = 0
-            _ = clanyard_send_batch(fileDescriptor, &single, 1)
+            if clanyard_send_batch(fileDescriptor, &single, 1) != 1 { refused += 1 }
             offset += n
         }
+        return refused
     }
 
     deinit { close(fileDescriptor) }

@@ -118,7 +118,9 @@ public final class BatchedSocket {
         if let parallelSeals { batching.failedSeals &+= UInt64(parallelSeals.run()) }
         batching.sendCalls &+= 1
         batching.sentDatagrams &+= UInt64(outbound.count)
-        socket.send(outbound)
+        let losses = socket.send(outbound)
+        batching.unsentDatagrams &+= UInt64(losses.unsent)
+        batching.refusedDatagrams &+= UInt64(losses.refused)
     }
 
     @inline(__always) @discardableResult

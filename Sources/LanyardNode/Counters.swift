@@ -84,6 +84,10 @@ public struct BatchCounters: Sendable, Codable, Equatable {
     /// Datagrams whose queued encryption failed (libcrypto out of memory; crypto threads only):
     /// sent as zeros, which the peer drops.
     public var failedSeals: UInt64 = 0
+    /// Datagrams the kernel would not take (send queue full): dropped, as a full NIC queue drops.
+    public var unsentDatagrams: UInt64 = 0
+    /// Datagrams the kernel refused (destination unreachable, too large): dropped.
+    public var refusedDatagrams: UInt64 = 0
     public init() {}
 }
 

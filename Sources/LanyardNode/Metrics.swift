@@ -129,6 +129,8 @@ public enum MetricsExposition {
         counter(r, "lanyard_send_calls_total", b.sendCalls, "sendmmsg calls.")
         counter(r, "lanyard_sent_datagrams_total", b.sentDatagrams, "Datagrams sent (divided by the calls: the send batch size).")
         counter(r, "lanyard_failed_seals_total", b.failedSeals, "Datagrams whose queued encryption failed (sent as zeros, dropped by the peer).")
+        counter(r, "lanyard_unsent_datagrams_total", b.unsentDatagrams, "Datagrams dropped because the socket's send queue was full.")
+        counter(r, "lanyard_refused_datagrams_total", b.refusedDatagrams, "Datagrams the kernel refused to send (destination unreachable, too large).")
     }
 
     private static func counter(_ r: PrometheusCollectorRegistry, _ name: String, _ value: UInt64, _ help: String) {

@@ -232,6 +232,8 @@ public final class WireGuardDevice {
                            lastHandshakeSeconds: nil, lastHeardSeconds: nil, traffic: TrafficCounters(),
                            drops: countsByName(drops.nonZero + (hub?.drops.nonZero ?? [])))
         tun.addDrops(to: &s.drops)
+        if io.batching.unsentDatagrams > 0 { s.drops["send queue full"] = io.batching.unsentDatagrams }
+        if io.batching.refusedDatagrams > 0 { s.drops["refused by the kernel on send"] = io.batching.refusedDatagrams }
         return s
     }
 }

@@ -308,4 +308,36 @@ exit_check() {
 }
 check "after a port exits its TAP device is gone" exit_check
 
+
+# systemd's status line (STATUS= over $NOTIFY_SOCKET) follows the port as it registers and learns
+# members, within a second, not on a 5-second timer; with one other member it says "1 member".
+notify_status_check() {
+    stop port-b
+    inns b timeout 20 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(20)
+out = open(sys.argv[2], "a", buffering=1)
+while True:
+    for line in s.recv(4096).decode().splitlines(): out.write("%.3f %s\n" % (time.monotonic(), line))
+' "$WORK/notify-b.sock" "$WORK/notify-b.txt" &
+    local listener=$!
+    wait_until 5 test -S "$WORK/notify-b.sock" || return 1
+    start port-b b env NOTIFY_SOCKET="$WORK/notify-b.sock" "$LANYARD" port --switch 192.0.2.1:51820 --switch-key "$SWPUB" \
+        --private-key "$WORK/b.key" --tap tapb --name "${PFX}-b" --address 198.51.100.12/24
+    wait_until 10 grep -q "STATUS=registered with the switch" "$WORK/notify-b.txt"
+    wait_until 10 ping4 b 198.51.100.13 1 >/dev/null   # b learns c, its only other member, from the switch
+    local pinged; pinged=$(python3 -c "import time; print('%.3f' % time.monotonic())")
+    wait_until 5 grep -q "STATUS=registered with the switch; 1 member known" "$WORK/notify-b.txt"
+    kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null
+    grep STATUS "$WORK/notify-b.txt" | sed 's/^/member b: /'
+    local ready registered known
+    ready=$(grep -m1 "READY=1" "$WORK/notify-b.txt" | cut -d' ' -f1)
+    registered=$(grep -m1 "STATUS=registered with the switch" "$WORK/notify-b.txt" | cut -d' ' -f1)
+    known=$(grep -m1 "STATUS=registered with the switch; 1 member known" "$WORK/notify-b.txt" | cut -d' ' -f1)
+    [ -n "$ready" ] && [ -n "$registered" ] && [ -n "$known" ] || return 1
+    echo "member b: status said registered $(python3 -c "print('%.2f' % ($registered - $ready))") s after READY=1, '1 member known' $(python3 -c "print('%.2f' % max(0, $known - $pinged))") s after the ping (bounds: 3 s)"
+    python3 -c "import sys; sys.exit(0 if $registered - $ready <= 3 and $known - $pinged <= 3 else 1)"
+}
+check "systemd status follows a port within 3 s: registered, then '1 member known' once it talks to c" notify_status_check
+
 summary

@@ -177,6 +177,11 @@ netns_move_check() {
     inns c ip link set "$NIF" up
     sleep 2   # the daemon used to die about 1 s after the move, looking for its name
     kill -0 "${PIDS[wg-netns]}" || { echo "lanyard wireguard died after the move:"; tail -3 "$WORK/wg-netns.log"; return 1; }
+    # Jumbo MTU (below): the first packets, 30 KB each, wait in the queue while the handshake runs.
+    inns c ip link set "$NIF" mtu 34736 && inns p1 ip link set "${PFX}p1" mtu 34736 || return 1
+    inns c ping -c 3 -i 0.01 -s 30000 -W 5 198.51.100.2 >"$WORK/first.txt"
+    grep -E "^[0-9]+ packets" "$WORK/first.txt" | sed 's/^/ICMP first packets (30000 bytes, queued during the handshake): /'
+    grep -q " 3 received" "$WORK/first.txt" || return 1
     wait_until 10 inns c ping -c 1 -W 1 198.51.100.2 >/dev/null || return 1
     inns c ping -c 3 -i 0.2 -W 2 198.51.100.2 | grep -E "^[0-9]+ packets" | sed 's/^/ICMP /'
     kill -0 "${PIDS[wg-netns]}"

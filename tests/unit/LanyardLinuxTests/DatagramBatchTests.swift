@@ -44,6 +44,35 @@ import Testing
         #expect(b.dropped == 0)
     }
 
+    /// The kernel refuses (EMSGSIZE) a GSO send whose segments exceed the path MTU, e.g. a
+    /// 34,768-byte datagram of a jumbo tunnel MTU followed by the shorter tail of its TCP
+    /// super-packet. Once refused, such datagrams go alone (to be fragmented); small ones still
+    /// coalesce.
+    @Test func refusedSegmentSizeNoLongerLeadsARun() {
+        let b = DatagramBatch(capacity: 8)
+        put(b, 34_768, to: here)
+        put(b, 132, to: here)
+        #expect(b.count == 1 && b.slots[0].length == 34_900) // coalesced: what the kernel refused
+        b.reset()
+        b.refuseSegments(of: 34_768)
+        #expect(b.coalescing && b.largestSegment == 34_767)
+        put(b, 34_768, to: here)
+        put(b, 132, to: here)
+        put(b, 1_400, to: there)
+        put(b, 1_400, to: there)
+        #expect(b.count == 3)
+        #expect(b.slots[0].length == 34_768 && b.slots[1].length == 132 && b.slots[2].length == 2_800)
+    }
+
+    @Test func aRefusedSmallSegmentTurnsCoalescingOff() {
+        let b = DatagramBatch(capacity: 4)
+        b.refuseSegments(of: 1_200)
+        #expect(!b.coalescing)
+        put(b, 100, to: here)
+        put(b, 100, to: here)
+        #expect(b.count == 2)
+    }
+
     @Test func capsSegmentsPerSend() {
         let b = DatagramBatch(capacity: 4)
         for _ in 0..<(DatagramBatch.maximumSegments + 1) { put(b, 32, to: here) }
