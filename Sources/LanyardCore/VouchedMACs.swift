@@ -30,25 +30,41 @@ public struct VouchedMACs: Sendable, Equatable {
 
     public init() {}
 
-    /// The switch's full current word on the member (its description): its pins, and the MACs
-    /// it holds for it now. Anything vouched before and not listed now is withdrawn.
+    /// The switch's current word on the member (its description): its pins, and the MACs it
+    /// holds for it now, which are renewed. A MAC vouched before and not listed now is not
+    /// renewed and lapses on its own schedule: a switch that has just restarted lists nothing yet
+    /// (members report their MACs within a keepalive interval), and taking its silence for a
+    /// withdrawal would cut every direct pair for seconds. A move the switch forwards withdraws at
+    /// once (`withdraw`). Expired vouches are forgotten here.
     public mutating func replace(pinned: [MACAddress], learned: [MACAddress], now: Nanoseconds) {
         self.pinned = Set(pinned)
-        vouched.removeAll(keepingCapacity: true)
+        vouched = vouched.filter { now &- $0.value < Self.lifetime }
         for mac in learned { vouched[mac] = now }
     }
 
+    /// The port registered again after the switch was away (or restarted): every vouch still
+    /// held gets one more lifetime for the switch to confirm it.
+    public mutating func renewAll(now: Nanoseconds) {
+        for mac in vouched.keys { vouched[mac] = now }
+    }
+
     /// The switch vouched for `mac` at `now` (it forwarded a frame of the member from it).
-    public mutating func vouch(_ mac: MACAddress, now: Nanoseconds) { vouched[mac] = now }
+    public mutating func vouch(_ mac: MACAddress, now: Nanoseconds) {
+        if vouched.count >= 256 { vouched = vouched.filter { now &- $0.value < Self.lifetime } }
+        vouched[mac] = now
+    }
 
     /// The member no longer holds `mac` (the switch moved it to another member).
     public mutating func withdraw(_ mac: MACAddress) {
         vouched[mac] = nil
     }
 
-    /// What a frame from `mac` gets at `now`.
-    public func check(_ mac: MACAddress, now: Nanoseconds) -> Verdict {
+    /// What a frame from `mac` gets at `now`. While the switch is away (`switchAway`: the port is
+    /// not registered), a vouch does not lapse: only the switch could renew it, and direct paths
+    /// keep working without it.
+    public func check(_ mac: MACAddress, now: Nanoseconds, switchAway: Bool = false) -> Verdict {
         guard let at = vouched[mac] else { return !pinned.isEmpty && pinned.contains(mac) ? .allowed : .notVouched }
+        if switchAway { return .allowed }
         let age = now &- at
         if age < Self.refreshAfter { return .allowed }
         if !pinned.isEmpty && pinned.contains(mac) { return .allowed }

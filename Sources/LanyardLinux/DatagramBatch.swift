@@ -158,14 +158,36 @@ public final class DatagramBatch {
     }
 
     /// Records that the kernel refused a GSO send with segments of `size` bytes: later runs are
-    /// led only by smaller datagrams (coalescing stops if that leaves no useful size).
+    /// led only by smaller datagrams (coalescing stops if that leaves no useful size). A path's
+    /// MTU belongs to one destination and changes, so the limit is lifted again after
+    /// `segmentLimitLifetime` (the next refusal sets it anew): one member behind a small path
+    /// must not cost every other destination its coalescing for good.
     public func refuseSegments(of size: Int) {
         largestSegment = min(largestSegment, size - 1)
+        limitedSince = monotonicNanoseconds()
         if largestSegment < Self.smallestPathSegment { coalescing = false }
     }
 
+    /// GSO is not supported at all (EIO, EOPNOTSUPP): coalescing stops for good.
+    public func stopCoalescing() {
+        gsoUnsupported = true
+        coalescing = false
+    }
+
+    /// Lifts a segment limit set by `refuseSegments` once it is `segmentLimitLifetime` old.
+    private func expireSegmentLimit() {
+        guard let since = limitedSince, monotonicNanoseconds() &- since >= Self.segmentLimitLifetime else { return }
+        limitedSince = nil
+        largestSegment = 65_535
+        if !gsoUnsupported { coalescing = true }
+    }
+    private var limitedSince: UInt64?
+    private var gsoUnsupported = false
+    static let segmentLimitLifetime: UInt64 = 30_000_000_000
+
     /// Forgets everything queued.
     public func reset() {
+        if limitedSince != nil { expireSegmentLimit() }
         count = 0
         lastSlotOpen = false
     }

@@ -84,7 +84,7 @@ public final class UDPSocket {
     /// dropped (as a full NIC queue would) and counted. A coalesced slot the kernel refuses is
     /// sent datagram by datagram: GSO segments larger than the path carries unfragmented
     /// (EMSGSIZE, EINVAL on older kernels) lower the batch's segment limit; GSO not supported
-    /// at all turns coalescing off for good.
+    /// at all turns coalescing off for good. (A segment limit is lifted again after a while.)
     @discardableResult
     public func send(_ batch: DatagramBatch) -> SendLosses {
         var losses = SendLosses()
@@ -112,7 +112,7 @@ public final class UDPSocket {
                     continue
                 }
                 if e == EIO || e == EOPNOTSUPP || e == ENOPROTOOPT {
-                    batch.coalescing = false
+                    batch.stopCoalescing()
                     losses.refused += sendSplit(slot)
                     continue
                 }

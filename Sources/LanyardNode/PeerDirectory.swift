@@ -31,6 +31,9 @@ public protocol PeerDirectory: AnyObject {
     func link(for peer: PortID) -> SecureLink
     /// Screens a type-1 initiation from `sender` (address identity bytes).
     func screenInitiation(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], into out: UnsafeMutableRawBufferPointer, now: Nanoseconds) -> InitiationVerdict
+    /// Whether an initiation's mac2 is the cookie `sender` would be given now (two keyed
+    /// BLAKE2s: no Diffie-Hellman, no reply).
+    func hasValidCookie(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], now: Nanoseconds) -> Bool
     /// The peer that owns receiver index `index` (from a type 2, 3 or 4 message).
     func peer(owningIndex index: UInt32) -> PortID?
     /// Tells the handshake layer whether the hub is under load (cookies demanded).

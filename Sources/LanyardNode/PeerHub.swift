@@ -249,17 +249,19 @@ public final class PeerHub {
         var work = InitiationWork.garbage
         defer { if workStarted != 0 { account(work, workClock() &- workStarted, now: now) } }
         if type == WireMessage.initiation {
-            // Over the budget under load, an initiation without a cookie (mac2 all zero) is
-            // dropped unread: one that carries a cookie is still checked, so members that
-            // answered a cookie reply get in while the flood is shed.
-            if isUnderLoad, handshakeTime >= Self.handshakeBudget, !WireMessage.hasMac2(bytes) {
-                drops.record(.handshakeBudgetExhausted); return
-            }
             let from = sender()
             // Initiations through the relay all come from the switch's address: their cookies
             // are bound to the member that sent them, and cookie replies go back to it the way
             // its datagrams go (through the relay while its route is relayed).
             let relayedFrom = arrival == .relayed ? expected : nil
+            // Over the budget under load, an initiation without a valid cookie is dropped with
+            // no reply (a mac2 of all zeros unread, any other checked with two keyed hashes):
+            // one that carries a valid cookie is still handled, so members that answered a
+            // cookie reply get in while the flood is shed.
+            if isUnderLoad, handshakeTime >= Self.handshakeBudget,
+               !WireMessage.hasMac2(bytes) || !directory.hasValidCookie(bytes, sender: relayedFrom.map(Self.relayedSource) ?? from.identityBytes, now: now) {
+                drops.record(.handshakeBudgetExhausted); return
+            }
             workStarted = workClock()
             let verdict = directory.screenInitiation(bytes, sender: relayedFrom.map(Self.relayedSource) ?? from.identityBytes,
                                                      into: scratch, now: now)
@@ -422,12 +424,15 @@ public final class PeerHub {
         }
     }
 
-    /// Whether `bytes` (a WireGuard message from peer `id`) belongs to a session we do not hold:
-    /// a data message or response for a receiver index that is not `id`'s.
-    func isForLostSession(_ bytes: UnsafeRawBufferPointer, from id: PortID) -> Bool {
+    /// Whether `bytes` (a WireGuard message said to come from peer `id`) belongs to a session we
+    /// do not hold: a data message or response for a receiver index nobody owns, from a peer we
+    /// have not heard from for 3 s (with a live session, stale datagrams of an old one are
+    /// normal and need nothing).
+    func isForLostSession(_ bytes: UnsafeRawBufferPointer, from id: PortID, now: Nanoseconds) -> Bool {
         guard case .success(let type) = WireMessage.classify(bytes),
-              type == WireMessage.transportData || type == WireMessage.response else { return false }
-        return directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) != id
+              type == WireMessage.transportData || type == WireMessage.response,
+              now &- peers[Int(id)].lastHeard > .seconds(3) else { return false }
+        return directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) == nil
     }
 
     /// Whether peer `id` has a session that can carry data now.

@@ -60,7 +60,11 @@ public final class PortNode {
     private var lastLookup: [UInt32: Nanoseconds] = [:]
     /// Members (by switch id) that sent through the relay before we knew them: a handshake
     /// starts when the switch introduces them.
-    private var handshakeWanted: Set<UInt32> = []
+    private var handshakeWanted: [UInt32: Nanoseconds] = [:]
+    /// Lookups started by relayed datagrams from members not yet known: the relay's sender
+    /// address can be forged, so they get a small budget of their own, apart from the switch's
+    /// request budget that lookups for frames and vouches need.
+    private var strangerLookups = TokenBucket(rate: 5, burst: 20)
     private var nextIdleSweep: Nanoseconds = 0
     /// Source MACs seen on the TAP since the last report to the switch (usually one).
     private var localMACs: Set<MACAddress> = []
@@ -181,26 +185,25 @@ public final class PortNode {
         guard let local = localBySwitchID[origin] else {
             // A member we were never introduced to talks to us (we restarted and it still holds a
             // session with our previous run, or ids changed): ask the switch who it is, and start
-            // a handshake once it has answered.
+            // a handshake once it has answered. Only for what looks like WireGuard, within a
+            // budget of its own, and remembered for 10 s at most (the sender can be forged).
             drops.record(.relayFromNonMember)
-            if handshakeWanted.count < 4096 { handshakeWanted.insert(origin) }
+            guard case .success = WireMessage.classify(inner) else { return }
+            if let t = lastLookup[origin], now &- t < .seconds(2) { return }
+            guard strangerLookups.take(now: now) else { return }
+            if handshakeWanted.count >= 64 { handshakeWanted = handshakeWanted.filter { now &- $0.value < .seconds(10) } }
+            if handshakeWanted.count < 64 { handshakeWanted[origin] = now }
             lookUp(.id(origin), key: origin, now: now)
             return
         }
-        noteRelayedArrival(inner, from: local, now: now)
+        if members.isForLostSession(inner, from: local, now: now) { restartSession(local, now: now) }
+        let handshakeBefore = members.lastHandshake(local)
         members.handle(inner, from: { self.hub.endpoint }, arrival: .relayed, expected: local, now: now) { fromMember($0, $1, $2, now: now) }
-    }
-
-    /// What a relayed datagram says about our session and path with its member: data for a
-    /// session we do not hold means it kept one we lost (we restarted): start a new one. A
-    /// handshake through the relay means it cannot reach us on the direct path we use (it
-    /// restarted, or its address changed): answer through the relay and probe afresh.
-    private func noteRelayedArrival(_ inner: UnsafeRawBufferPointer, from local: PortID, now: Nanoseconds) {
-        guard inner.count >= 4, let m = known[Int(local)] else { return }
-        if inner[0] == WireMessage.initiation {
-            if m.path.distrust(now: now) { updateRoute(local, now: now) }
-        } else if members.isForLostSession(inner, from: local) {
-            restartSession(local, now: now)
+        // An authenticated handshake through the relay while we use a direct path: the member
+        // evidently cannot reach us there (it restarted, or its address changed): answer
+        // through the relay and probe afresh.
+        if members.lastHandshake(local) != handshakeBefore, let m = known[Int(local)], m.path.distrust(now: now) {
+            updateRoute(local, now: now)
         }
     }
 
@@ -223,7 +226,7 @@ public final class PortNode {
         case .frame:
             guard body.count >= 14 else { drops.record(.lanyardMalformed); return }
             let source = MACAddress(bytes: body, offset: 6)
-            switch known[Int(local)]?.allowedMACs.check(source, now: now) ?? .notVouched {
+            switch known[Int(local)]?.allowedMACs.check(source, now: now, switchAway: !isRegistered) ?? .notVouched {
             case .allowed: break
             case .allowedAskAgain: askVouch(local, source, now: now) // the switch's word is getting old
             case .notVouched:
@@ -346,7 +349,11 @@ public final class PortNode {
         if let previous = previousDirectory, previous.memberID != d.memberID {
             macs = MACTable(configuration: macs.configuration)
             localBySwitchID.removeAll()
+            handshakeWanted.removeAll()
         }
+        // The switch was away or restarted: its table fills again as members report their MACs,
+        // so every vouch held gets one more lifetime for it to confirm.
+        for m in known.compactMap({ $0 }) { m.allowedMACs.renewAll(now: now) }
         lastLookup.removeAll()
         revision.reset()
         lookUpAllAgain(now: now)
@@ -403,7 +410,7 @@ public final class PortNode {
         m.path.announce(observed: Array(reachable.prefix(1)), local: Array(reachable.dropFirst()), now: now)
         updateRoute(local, now: now)
         if info.isRendezvous { noteActivity(local, now: now) }
-        if handshakeWanted.remove(info.id) != nil { restartSession(local, now: now) }
+        if let asked = handshakeWanted.removeValue(forKey: info.id), now &- asked < .seconds(10) { restartSession(local, now: now) }
     }
 
     /// The switch says a member was removed: end every session with it.

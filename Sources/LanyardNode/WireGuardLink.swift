@@ -172,6 +172,10 @@ public final class WireGuardPeerDirectory: PeerDirectory {
         }
     }
 
+    public func hasValidCookie(_ datagram: UnsafeRawBufferPointer, sender: [UInt8], now: Nanoseconds) -> Bool {
+        directory.cookieChecker.checkMac2(datagram, source: sender, now: Timestamp(nanoseconds: now))
+    }
+
     public func peer(owningIndex index: UInt32) -> PortID? {
         guard let peer = directory.indexAllocator.peer(forIndex: index), let id = idByPeer[ObjectIdentifier(peer)],
               present[Int(id)] else { return nil }

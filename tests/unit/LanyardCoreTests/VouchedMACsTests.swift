@@ -39,18 +39,33 @@ import Testing
         #expect(asked >= 30 && asked <= 45)
     }
 
-    /// The switch's description replaces what it said before; a forwarded move withdraws at once;
-    /// pins never lapse.
+    /// A description that no longer lists M does not renew it: it lapses on its own schedule (a
+    /// restarted switch lists nothing yet); a forwarded move withdraws at once; pins never lapse.
     @Test func theSwitchsCurrentWordWins() {
         var v = VouchedMACs()
         v.replace(pinned: [other], learned: [m], now: 0)
-        v.replace(pinned: [other], learned: [], now: s) // M is no longer this member's
-        #expect(v.check(m, now: 2 * s) == .notVouched)
+        v.replace(pinned: [other], learned: [], now: s) // M is not listed (any more, or yet)
+        #expect(v.check(m, now: 2 * s) == .allowed)
+        #expect(v.check(m, now: 31 * s) == .notVouched)
         #expect(v.check(other, now: 10_000 * s) == .allowed)
         v.vouch(m, now: 3 * s)
         #expect(v.allows(m, now: 4 * s))
         v.withdraw(m)
         #expect(!v.allows(m, now: 4 * s))
         #expect(v.current(now: 4 * s) == [other])
+    }
+
+    /// Review of the security fix: while the switch is away (restarting, unreachable), direct
+    /// traffic must go on: a vouch does not lapse then, and registering again renews every vouch
+    /// for one more lifetime, so the restarted switch has time to learn the members' MACs.
+    @Test func vouchesHoldWhileTheSwitchIsAway() {
+        var v = VouchedMACs()
+        v.replace(pinned: [], learned: [m], now: 0)
+        #expect(v.check(m, now: 120 * s, switchAway: true) == .allowed)
+        #expect(v.check(m, now: 120 * s) == .notVouched)
+        v.renewAll(now: 120 * s)
+        v.replace(pinned: [], learned: [], now: 121 * s)   // the new switch's table is still empty
+        #expect(v.check(m, now: 125 * s) == .allowed)
+        #expect(v.check(m, now: 151 * s) == .notVouched)   // never confirmed: lapses
     }
 }
