@@ -58,7 +58,6 @@ while [ $# -gt 0 ]; do
 done
 [[ "$SEED" =~ ^[0-9]+$ && "$DURATION" =~ ^[0-9]+$ && "$EXTRA" =~ ^[0-9]+$ ]] || { echo "numbers, please"; exit 2; }
 . "$HERE/lib.sh"
-LANYARD=${LANYARD:-/work/bin/lanyard}
 REPLAY="bash tests/e2e/chaos.sh --seed $SEED --duration $DURATION"
 echo "chaos: seed $SEED, duration $DURATION s (replay: $REPLAY)"
 for tool in nft conntrack ping tc ss; do
