@@ -5,13 +5,14 @@
                                         the event list, one per line: KIND ARGS... (deterministic
                                         in SEED: shuffled rounds of every kind, random targets and
                                         parameters)
-  wait T0 BOUND EXTRA LIVE PINGDIR STATE
+  wait T0 BOUND EXTRA LIVE PINGDIR STATE [CARRIED]
                                         waits until every ordered pair of LIVE members (comma
                                         separated) has answered a ping sent after T0 (epoch
                                         seconds), reading the `ping -D` logs PINGDIR/SRC-DST.log
                                         from the offsets kept in STATE. Gives up at T0 + BOUND +
                                         EXTRA. Prints "SECONDS|-" "missing-at-bound" "missing-at-end"
-                                        "per-pair worst": exit 0 if within BOUND, 1 otherwise.
+                                        "slowest pairs" "carried-still-missing" "carried-recovered":
+                                        exit 0 if within BOUND, 1 otherwise.
   sample PIDS OUT STOPFILE              every second, VmRSS/fds/threads of the pids listed in
                                         PIDS ("name pid" lines) appended to OUT, until STOPFILE
                                         exists (bounded at 4 h)
@@ -76,10 +77,15 @@ def parse_reply(line):
     return recv - rtt, recv
 
 
-def wait(t0, bound, extra, live, pingdir, statefile):
+def wait(t0, bound, extra, live, pingdir, statefile, carried=""):
+    """CARRIED: pairs ("a>c,...") still without an answer when an earlier event gave up on them.
+    They are not held against this event (that failure is reported already) and not waited for,
+    but those that answer meanwhile are reported as recovered."""
     t0 = float(t0); bound = float(bound); extra = float(extra)
     live = [m for m in live.split(",") if m]
-    pairs = [(s, d) for s in live for d in live if s != d]
+    carried = [tuple(p.split(">")) for p in carried.split(",") if ">" in p]
+    allpairs = [(s, d) for s in live for d in live if s != d]
+    pairs = [p for p in allpairs if p not in carried]
     try:
         offsets = json.load(open(statefile))
     except (OSError, ValueError):
@@ -87,7 +93,7 @@ def wait(t0, bound, extra, live, pingdir, statefile):
     first = {}          # pair -> receive time of the first answer to a ping sent after t0
     missing_at_bound = None
     while True:
-        for s, d in pairs:
+        for s, d in allpairs:
             key = s + "-" + d
             if key in first:
                 continue
@@ -122,12 +128,17 @@ def wait(t0, bound, extra, live, pingdir, statefile):
         time.sleep(0.25)
     json.dump(offsets, open(statefile + ".new", "w")); os.replace(statefile + ".new", statefile)
     missing = [s + ">" + d for s, d in pairs if s + "-" + d not in first]
-    took = max(first.values()) - t0 if first and not missing else None
-    worst = sorted(((v - t0, k) for k, v in first.items()), reverse=True)[:3]
-    print("%s %s %s %s" % ("%.2f" % took if took is not None else "-",
-                           ",".join(missing_at_bound or []) or "none",
-                           ",".join(missing) or "none",
-                           ",".join("%s=%.1f" % (k.replace("-", ">"), v) for v, k in worst) or "none"))
+    mine = [first[s + "-" + d] for s, d in pairs if s + "-" + d in first]
+    took = max(mine) - t0 if mine and not missing else (0.0 if not pairs else None)
+    worst = sorted(((first[s + "-" + d] - t0, s + ">" + d) for s, d in pairs if s + "-" + d in first), reverse=True)[:3]
+    still = [s + ">" + d for s, d in carried if s + "-" + d not in first]
+    recovered = [s + ">" + d for s, d in carried if s + "-" + d in first]
+    print("%s %s %s %s %s %s" % ("%.2f" % took if took is not None else "-",
+                                 ",".join(missing_at_bound or []) or "none",
+                                 ",".join(missing) or "none",
+                                 ",".join("%s=%.1f" % kv[::-1] for kv in worst) or "none",
+                                 ",".join(still) or "none",
+                                 ",".join(recovered) or "none"))
     return 0 if took is not None and took <= bound else 1
 
 
