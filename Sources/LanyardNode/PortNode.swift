@@ -536,6 +536,7 @@ public final class PortNode {
         }
         s.mode = directory == nil ? "through the switch" : "direct paths"
         s.batching = members.io.batching
+        s.cookieReplies = members.cookieReplies
         return s
     }
 

@@ -94,6 +94,8 @@ public struct LinkStatus: Codable, Sendable {
     /// A port's way to other members: "direct paths" or "through the switch".
     public var mode: String? = nil
     public var batching: BatchCounters? = nil
+    /// A port: cookie replies its member sessions sent under handshake load.
+    public var cookieReplies: UInt64? = nil
     /// Set when `members` is one page of a port's members or empty (a summary): how many it
     /// knows, and how many of those it reaches on a direct path.
     public var memberCount: Int? = nil
