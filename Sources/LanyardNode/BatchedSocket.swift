@@ -11,7 +11,10 @@ public final class BatchedSocket {
     private let inbound = DatagramBatch(capacity: 64)
     private let outbound = DatagramBatch(capacity: 64)
     /// Room reserved for what a link's timers may write (keepalive, initiation, a queued packet).
-    static let timerRoom = 16_384
+    /// A packet queued during a handshake is as large as the interface's MTU allows (34,736 at
+    /// the jumbo MTU WireGuard's tests use, up to 64 KB): with less room its sealing failed and
+    /// it was lost, so this is a whole slot.
+    static let timerRoom = 65_536
 
     /// How well receives and sends are batched (for metrics): calls made and datagrams moved.
     public private(set) var batching = BatchCounters()

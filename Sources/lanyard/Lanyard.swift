@@ -35,6 +35,21 @@ struct Lanyard: ParsableCommand {
             FileHandle.standardError.write(Data("lanyard: \(error)\n".utf8))
             Foundation.exit(1)
         }
-        main(arguments)
+        guard DaemonOptions.logsToJournal else { main(arguments); return }
+        // Under systemd a failure to start is an error in the journal (`journalctl -p err`), not
+        // a line at the default priority: ArgumentParser's own printing knows no priorities.
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
+                FileHandle.standardError.write(Data(lines.map { "<3>\($0)\n" }.joined().utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
     }
 }

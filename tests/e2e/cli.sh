@@ -118,6 +118,22 @@ empty_switch_check() {
 check "a switch starts with a comment-only ports file (notice logged) and add-port then adds a member live" empty_switch_check
 stop empty-switch
 
+# Under systemd, stderr is the journal stream JOURNAL_STREAM names (DEVICE:INODE): lines then carry
+# the journal's <N> priority and no timestamp. A file stands in for the stream here.
+journal_check() {
+    : >"$WORK/journal.txt"; local stream; stream=$(stat -c '%d:%i' "$WORK/journal.txt")
+    JOURNAL_STREAM=$stream $L switch --private-key "$WORK/k.key" --ports /nonexistent/ports.conf 2>>"$WORK/journal.txt"
+    JOURNAL_STREAM=$stream inns empty timeout 3 $L switch --private-key "$WORK/k.key" --ports "$WORK/ports-empty" \
+        --listen 127.0.0.1:51821 --name "${PFX}-journal" --log-level debug 2>>"$WORK/journal.txt"
+    JOURNAL_STREAM=1:1 $L switch --private-key "$WORK/k.key" --ports /nonexistent/ports.conf 2>"$WORK/not-journal.txt"
+    sed 's/^/journal: /' "$WORK/journal.txt" | head -5
+    grep -q "^<3>.*cannot read '/nonexistent/ports.conf'" "$WORK/journal.txt" &&
+        grep -q "^<5>lanyard.switch: \[lanyard\] switch ${PFX}-journal listening" "$WORK/journal.txt" &&
+        grep -q "^<6>lanyard.switch: .*shutting down" "$WORK/journal.txt" &&
+        ! grep -qE "^<[0-9]>[0-9]{4}-" "$WORK/journal.txt" && ! grep -q "^<" "$WORK/not-journal.txt"
+}
+check "stderr on the journal (JOURNAL_STREAM): <N> priorities, errors <3>, no timestamps; elsewhere unchanged" journal_check
+
 ip netns add "$(ns nonat)"; NAMESPACES+=(nonat)
 check "--nat on a host without a default route says what to give instead" expect_error "add --nat-interface IFACE" \
     inns nonat $L server --private-key "$WORK/k.key" --clients "$WORK/ports-none" --nat --listen 127.0.0.1:0 --name "${PFX}-nonat"
