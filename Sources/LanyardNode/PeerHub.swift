@@ -88,8 +88,10 @@ public final class PeerHub {
     /// (initiations that succeed) is judged by `loadShare` alone, so it is not slowed by cookies.
     static let floodShare = 0.1
     /// Time spent screening initiations (valid or not) since the last housekeeping pass, and the
-    /// most it may take under load: half of a pass's 0.25 s. Past it, initiations without a
-    /// cookie are dropped unread, so data, keepalives and members with cookies keep the rest.
+    /// most it may take under a flood: half of a pass's 0.25 s. Past it, initiations without a
+    /// valid cookie are dropped unanswered, so data, keepalives and members with cookies keep
+    /// the rest. (An honest join storm is not held to it: every joiner gets its cookie reply at
+    /// once instead of waiting 5 s for a retry.)
     private var handshakeTime: Nanoseconds = 0
     static let handshakeBudget: Nanoseconds = .seconds(0.125)
     /// What an initiation's screening showed, for the load measures.
@@ -258,7 +260,7 @@ public final class PeerHub {
             // no reply (a mac2 of all zeros unread, any other checked with two keyed hashes):
             // one that carries a valid cookie is still handled, so members that answered a
             // cookie reply get in while the flood is shed.
-            if isUnderLoad, handshakeTime >= Self.handshakeBudget,
+            if isUnderLoad, loadIsFlood, handshakeTime >= Self.handshakeBudget,
                !WireMessage.hasMac2(bytes) || !directory.hasValidCookie(bytes, sender: relayedFrom.map(Self.relayedSource) ?? from.identityBytes, now: now) {
                 drops.record(.handshakeBudgetExhausted); return
             }
