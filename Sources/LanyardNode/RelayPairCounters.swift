@@ -10,6 +10,12 @@ struct RelayPairCounters {
     struct Pair {
         var traffic = TrafficCounters()
         var lastUsed: Nanoseconds
+
+        @inline(__always)
+        mutating func add(_ bytes: Int, now: Nanoseconds) {
+            traffic.sent(bytes)
+            lastUsed = now
+        }
     }
 
     /// Pairs unused this long are dropped by `prune`.
@@ -24,9 +30,7 @@ struct RelayPairCounters {
     mutating func record(from: PortID, to: PortID, bytes: Int, now: Nanoseconds) {
         total.sent(bytes)
         let key = UInt64(from) << 32 | UInt64(to)
-        if pairs[key] == nil { pairs[key] = Pair(lastUsed: now) }
-        pairs[key]!.traffic.sent(bytes)
-        pairs[key]!.lastUsed = now
+        pairs[key, default: Pair(lastUsed: now)].add(bytes, now: now)   // one hash lookup, in place
     }
 
     /// Forgets every pair `member` is part of (it was removed, or its slot is reused).
