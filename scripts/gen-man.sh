@@ -19,4 +19,15 @@ date=$(git -C "$REPO" log -1 --format=%cs 2>/dev/null || date -u +%F)
 mkdir -p "$DIR"
 rm -f "$DIR"/*.1
 "$manual" "$BINARY" --multi-page --date "$date" --authors "the Lanyard developers" --output-directory "$DIR" >/dev/null
+# For whatis/apropos (lexgrog), a page's NAME has no spaces: "lanyard switch add-port" becomes the
+# page's own name, lanyard.switch.add-port, while the synopsis still shows the command as typed.
+# An empty line (a paragraph break in a command's discussion) becomes .Pp, as mdoc wants.
+for page in "$DIR"/*.1; do
+    awk -v self="$(basename "$page" .1)" '
+        !named && /^\.Nm "[^"]* [^"]*"$/ { shown = substr($0, 5); print ".Nm " self; named = 1; next }
+        named && shown != "" && $0 == ".Nm" { print ".Nm " shown; next }
+        /^$/ { print ".Pp"; next }
+        { print }
+    ' "$page" >"$page.tmp" && mv "$page.tmp" "$page"
+done
 ls "$DIR"/lanyard.1 >/dev/null
