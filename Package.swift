@@ -49,6 +49,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+        ], linkerSettings: [
+            // lld (in every Swift toolchain) for release links: with --static-swift-stdlib, GNU
+            // gold prints glibc's link-time warning about mktemp, which the static Foundation
+            // references (temporary files for atomic writes); lld prints no such warnings.
+            .unsafeFlags(["-use-ld=lld"], .when(configuration: .release)),
         ]),
         .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"], path: "tests/unit/LanyardCoreTests"),
         .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"], path: "tests/unit/LanyardWireGuardTests"),

@@ -2,13 +2,16 @@
 # Installs Lanyard: the binary, the systemd units, /etc/lanyard, shell completions and man pages.
 # Usage: scripts/install.sh [--root DIR] [--binary PATH]
 #   --root DIR     install into DIR (a chroot or container image) instead of /
-#   --binary PATH  install this lanyard binary instead of building one (swift build -c release)
+#   --binary PATH  install this lanyard binary (from scripts/build-release.sh: out/lanyard) instead
+#                  of building one; needs no Swift toolchain. Man pages come from man/ next to it.
+# On Debian, the package (scripts/build-deb.sh; apt install ./lanyard_VERSION_amd64.deb) installs
+# the same files under /usr instead of /usr/local, and removes them again.
 set -euo pipefail
 umask 022
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=
 BINARY=
-usage() { sed -n '2,5s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
     case $1 in
         --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
@@ -27,9 +30,9 @@ fi
 [ -w "${ROOT:-/}" ] || { echo "install.sh: cannot write to ${ROOT:-/}: run it as root (as root: $0; otherwise: sudo $0)" >&2; exit 1; }
 
 if [ -z "$BINARY" ]; then
-    echo "== building (swift build -c release)"
-    (cd "$REPO" && swift build -c release)
-    BINARY=$REPO/.build/release/lanyard
+    echo "== building (scripts/build-release.sh: static Swift runtime, version stamped)"
+    "$REPO/scripts/build-release.sh"
+    BINARY=$REPO/out/lanyard
 fi
 [ -f "$BINARY" ] && [ -x "$BINARY" ] || { echo "install.sh: $BINARY is not an executable file" >&2; exit 1; }
 
@@ -51,7 +54,8 @@ installed+=("$ROOT/etc/lanyard/ (mode 700)")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for shell in bash zsh fish; do
-    if ! "$BINARY" --generate-completion-script "$shell" >"$tmp/$shell" 2>"$tmp/$shell.err" || [ ! -s "$tmp/$shell" ]; then
+    if ! "$BINARY" --generate-completion-script "$shell" >"$tmp/$shell.out" 2>"$tmp/$shell.err" ||
+       ! sed '1{/^#!/d}' "$tmp/$shell.out" >"$tmp/$shell" || [ ! -s "$tmp/$shell" ]; then
         echo "install.sh: '$BINARY --generate-completion-script $shell' failed: $(head -c 300 "$tmp/$shell.err")" >&2
         exit 1
     fi
@@ -60,18 +64,23 @@ put 644 "$tmp/bash" /usr/share/bash-completion/completions/lanyard
 put 644 "$tmp/zsh" /usr/local/share/zsh/site-functions/_lanyard
 put 644 "$tmp/fish" /usr/local/share/fish/vendor_completions.d/lanyard.fish
 
-# Man pages from the binary's own help, by swift-argument-parser's generate-manual tool (built
-# from the package's dependencies, a few seconds once they are built).
-manual=$REPO/.build/debug/generate-manual
-if [ ! -x "$manual" ]; then
-    (cd "$REPO" && swift build --product generate-manual >"$tmp/manual.log" 2>&1) ||
-        { echo "install.sh: building generate-manual failed: $(tail -3 "$tmp/manual.log")" >&2; exit 1; }
+# Man pages: the ones scripts/build-release.sh wrote next to the binary (out/man); without them,
+# made from the binary's help by scripts/gen-man.sh if a Swift toolchain is here, else skipped.
+man=$(dirname "$BINARY")/man
+if [ ! -f "$man/lanyard.1" ]; then
+    if command -v "${SWIFT:-swift}" >/dev/null 2>&1; then
+        man=$tmp/man
+        "$REPO/scripts/gen-man.sh" "$BINARY" "$man"
+    else
+        man=
+        echo "install.sh: no man pages: none in $(dirname "$BINARY")/man and no Swift toolchain to make them (copy out/man along with the binary)" >&2
+    fi
 fi
-mkdir "$tmp/man"
-"$manual" "$BINARY" --multi-page --authors "the Lanyard developers" --output-directory "$tmp/man" >/dev/null
-for page in "$tmp"/man/*.1; do
-    put 644 "$page" "/usr/local/share/man/man1/$(basename "$page")"
-done
+if [ -n "$man" ]; then
+    for page in "$man"/*.1; do
+        put 644 "$page" "/usr/local/share/man/man1/$(basename "$page")"
+    done
+fi
 
 echo "installed:"
 printf '  %s\n' "${installed[@]}"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=(iproute2 iperf3 iputils-ping tcpdump nftables conntrack wireguard-go wireguard-tools libssl-dev procps python3 kmod
-      curl systemd-container debootstrap)
+      curl systemd-container debootstrap dpkg-dev binutils)
 # Installed without their Recommends: systemd-container's (libnss-mymachines) would edit the host's
 # nsswitch.conf. tests/e2e/systemd.sh boots a systemd in containers made with these two.
 bare=" systemd-container debootstrap "

@@ -25,24 +25,24 @@ public enum MetricsExposition {
         var states: [String: Int] = ["up": 0, "down": 0, "never seen": 0]
         for p in s.ports { states[p.state, default: 0] += 1 }
         for (state, n) in states.sorted(by: { $0.key < $1.key }) {
-            r.makeGauge(name: "lanyard_peers", labels: [("state", state)], help: "Authorized peers (ports or clients) by state.").set(Int64(n))
+            r.gauge("lanyard_peers", labels: [("state", state)], help: "Authorized peers (ports or clients) by state.").set(Int64(n))
         }
         for p in s.ports {
             let labels = [("peer", p.name)]
             peer(r, labels: labels, up: p.state == "up", traffic: p.traffic, lastHandshake: p.lastHandshakeSeconds, now: now)
             if s.kind == "switch" {
-                r.makeGauge(name: "lanyard_peer_macs", labels: labels, help: "MAC addresses the switch has learned on this port.").set(Int64(p.macs))
+                r.gauge("lanyard_peer_macs", labels: labels, help: "MAC addresses the switch has learned on this port.").set(Int64(p.macs))
             }
         }
         counter(r, "lanyard_handshakes_total", s.handshakes ?? 0, "WireGuard handshakes completed.")
         if let n = s.cookieReplies {
             counter(r, "lanyard_cookie_replies_total", n, "Cookie replies sent to initiations while under handshake load.")
-            r.makeGauge(name: "lanyard_handshake_under_load", help: "1 while handshakes need a cookie (a flood), else 0.").set(Int64(s.underLoad == true ? 1 : 0))
+            r.gauge("lanyard_handshake_under_load", help: "1 while handshakes need a cookie (a flood), else 0.").set(Int64(s.underLoad == true ? 1 : 0))
         }
         drops(r, "lanyard_datagram_drops_total", s.datagramDrops, "Datagrams dropped before switching or routing, by reason.")
         if s.kind == "switch" {
             drops(r, "lanyard_frame_drops_total", s.frameDrops, "Ethernet frames the switch dropped, by reason.")
-            r.makeGauge(name: "lanyard_mac_table_entries", help: "Entries in the switch's MAC table.").set(Int64(s.macCount ?? s.macTable.count))
+            r.gauge("lanyard_mac_table_entries", help: "Entries in the switch's MAC table.").set(Int64(s.macCount ?? s.macTable.count))
             counter(r, "lanyard_mac_moves_total", s.macMoves ?? 0, "MAC addresses that moved from one port to another.")
             let pairs = s.relayPairs ?? []
             counter(r, "lanyard_relayed_packets_total", s.relayedPackets ?? pairs.reduce(0) { $0 + $1.packets },
@@ -67,16 +67,16 @@ public enum MetricsExposition {
             for m in members {
                 let labels = [("member", m.name)]
                 for path in ["direct", "relayed", "switch"] {
-                    r.makeGauge(name: "lanyard_member_path", labels: labels + [("path", path)],
+                    r.gauge("lanyard_member_path", labels: labels + [("path", path)],
                                 help: "1 for the path this port uses to reach the member: direct, relayed (sealed, through the switch's relay) or switch.")
                         .set(Int64(m.path == path ? 1 : 0))
                 }
                 if let rtt = m.rttMilliseconds {
-                    r.makeGauge(name: "lanyard_member_rtt_seconds", labels: labels, help: "Round-trip time of the direct path.").set(rtt / 1000)
+                    r.gauge("lanyard_member_rtt_seconds", labels: labels, help: "Round-trip time of the direct path.").set(rtt / 1000)
                 }
-                r.makeCounter(name: "lanyard_member_receive_bytes_total", labels: labels, help: "Bytes received from the member end to end.")
+                r.counter("lanyard_member_receive_bytes_total", labels: labels, help: "Bytes received from the member end to end.")
                     .increment(by: Int64(clamping: m.traffic.rxBytes))
-                r.makeCounter(name: "lanyard_member_transmit_bytes_total", labels: labels, help: "Bytes sent to the member end to end.")
+                r.counter("lanyard_member_transmit_bytes_total", labels: labels, help: "Bytes sent to the member end to end.")
                     .increment(by: Int64(clamping: m.traffic.txBytes))
                 byPath[m.path, default: 0] += m.traffic.rxBytes + m.traffic.txBytes
             }
@@ -88,38 +88,38 @@ public enum MetricsExposition {
     }
 
     private static func common(_ r: PrometheusCollectorRegistry, kind: String, name: String, publicKey: String, loop: LoopStats, now: Nanoseconds) {
-        r.makeGauge(name: "lanyard_info", labels: [("kind", kind), ("name", name), ("public_key", publicKey)],
+        r.gauge("lanyard_info", labels: [("kind", kind), ("name", name), ("public_key", publicKey)],
                     help: "Which daemon this is (always 1).").set(Int64(1))
-        r.makeGauge(name: "lanyard_start_time_seconds", help: "When the daemon started, Unix time.")
+        r.gauge("lanyard_start_time_seconds", help: "When the daemon started, Unix time.")
             .set(unixTime(ago: now &- loop.started, now: now))
-        r.makeCounter(name: "lanyard_event_loop_busy_seconds_total", help: "Time the event loop spent handling work rather than waiting.")
+        r.counter("lanyard_event_loop_busy_seconds_total", help: "Time the event loop spent handling work rather than waiting.")
             .increment(by: Double(loop.busy) / 1e9)
-        r.makeCounter(name: "lanyard_event_loop_wakes_total", help: "Times the event loop woke up.").increment(by: Int64(clamping: loop.wakes))
+        r.counter("lanyard_event_loop_wakes_total", help: "Times the event loop woke up.").increment(by: Int64(clamping: loop.wakes))
         let elapsed = max(1, now &- loop.started)
-        r.makeGauge(name: "lanyard_event_loop_busy_ratio", help: "Share of time since start the event loop was busy (rate() the busy seconds for a recent figure).")
+        r.gauge("lanyard_event_loop_busy_ratio", help: "Share of time since start the event loop was busy (rate() the busy seconds for a recent figure).")
             .set(Double(loop.busy) / Double(elapsed))
     }
 
     private static func peer(_ r: PrometheusCollectorRegistry, labels: [(String, String)], up: Bool, traffic: TrafficCounters,
                              lastHandshake: Double?, now: Nanoseconds) {
-        r.makeGauge(name: "lanyard_peer_up", labels: labels, help: "1 while the peer is connected.").set(Int64(up ? 1 : 0))
-        r.makeCounter(name: "lanyard_peer_receive_bytes_total", labels: labels, help: "Bytes received from the peer (on the wire, sealed).")
+        r.gauge("lanyard_peer_up", labels: labels, help: "1 while the peer is connected.").set(Int64(up ? 1 : 0))
+        r.counter("lanyard_peer_receive_bytes_total", labels: labels, help: "Bytes received from the peer (on the wire, sealed).")
             .increment(by: Int64(clamping: traffic.rxBytes))
-        r.makeCounter(name: "lanyard_peer_transmit_bytes_total", labels: labels, help: "Bytes sent to the peer (on the wire, sealed).")
+        r.counter("lanyard_peer_transmit_bytes_total", labels: labels, help: "Bytes sent to the peer (on the wire, sealed).")
             .increment(by: Int64(clamping: traffic.txBytes))
-        r.makeCounter(name: "lanyard_peer_receive_packets_total", labels: labels, help: "Datagrams received from the peer.")
+        r.counter("lanyard_peer_receive_packets_total", labels: labels, help: "Datagrams received from the peer.")
             .increment(by: Int64(clamping: traffic.rxPackets))
-        r.makeCounter(name: "lanyard_peer_transmit_packets_total", labels: labels, help: "Datagrams sent to the peer.")
+        r.counter("lanyard_peer_transmit_packets_total", labels: labels, help: "Datagrams sent to the peer.")
             .increment(by: Int64(clamping: traffic.txPackets))
         if let ago = lastHandshake {
-            r.makeGauge(name: "lanyard_peer_last_handshake_timestamp_seconds", labels: labels, help: "When the last handshake with the peer completed, Unix time.")
+            r.gauge("lanyard_peer_last_handshake_timestamp_seconds", labels: labels, help: "When the last handshake with the peer completed, Unix time.")
                 .set(unixTime(ago: Nanoseconds(ago * 1e9), now: now))
         }
     }
 
     private static func drops(_ r: PrometheusCollectorRegistry, _ name: String, _ counts: [String: UInt64], _ help: String) {
         for (reason, n) in counts.sorted(by: { $0.key < $1.key }) {
-            r.makeCounter(name: name, labels: [("reason", reason)], help: help).increment(by: Int64(clamping: n))
+            r.counter(name, labels: [("reason", reason)], help: help).increment(by: Int64(clamping: n))
         }
     }
 
@@ -134,7 +134,7 @@ public enum MetricsExposition {
     }
 
     private static func counter(_ r: PrometheusCollectorRegistry, _ name: String, _ value: UInt64, _ help: String) {
-        r.makeCounter(name: name, help: help).increment(by: Int64(clamping: value))
+        r.counter(name, help: help).increment(by: Int64(clamping: value))
     }
 
     /// The Unix time `ago` nanoseconds before now.
@@ -142,5 +142,17 @@ public enum MetricsExposition {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return (Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - Double(ago) / 1e9).rounded()
+    }
+}
+
+/// Metrics named in full (swift-prometheus 2.4 deprecated `makeGauge(name:)` and friends for a
+/// descriptor of parts; an empty unit adds nothing to the name).
+private extension PrometheusCollectorRegistry {
+    func gauge(_ name: String, labels: [(String, String)] = [], help: String) -> Gauge {
+        makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+
+    func counter(_ name: String, labels: [(String, String)] = [], help: String) -> Counter {
+        makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
     }
 }

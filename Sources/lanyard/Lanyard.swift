@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LanyardLinux
 
 /// `lanyard`: a self-hosted virtual network on WireGuard's protocol.
 @main
@@ -10,6 +11,7 @@ struct Lanyard: ParsableCommand {
         discussion: """
         Daemons (switch, port, server, client) take their settings as options or from a configuration file (--config FILE, TOML); `lanyard check FILE` validates one. Under systemd, the units lanyard-switch@NAME, lanyard-port@NAME, lanyard-server@NAME and lanyard-client@NAME read /etc/lanyard/ROLE-NAME.toml.
         """,
+        version: "lanyard \(BuildInfo.version) (commit \(BuildInfo.commit))",
         subcommands: [
             SwitchCommand.self, PortCommand.self, TunnelCommand.self, ServerCommand.self, ClientCommand.self,
             StatusCommand.self, ReloadCommand.self, CheckCommand.self,

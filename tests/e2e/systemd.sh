@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# End to end under a real systemd: the units of dist/systemd, installed by scripts/install.sh into
-# three Debian containers booted with systemd-nspawn. Each container runs in a network namespace
-# of this test (nspawn --private-network --network-namespace-path), joined by a veth to a bridge.
+# End to end under a real systemd: the Debian package (scripts/build-deb.sh: the static binary, the
+# units of dist/systemd, man pages, completions) installed with apt into three fresh Debian
+# containers booted with systemd-nspawn, with no Swift toolchain in them. Each container runs in a
+# network namespace of this test (nspawn --private-network --network-namespace-path), joined by a
+# veth to a bridge. Then an upgrade to a newer build of the package, apt remove and apt purge.
 #
 #   A 203.0.113.1: lanyard-switch@office (metrics 127.0.0.1:9586), lanyard-server@vpn (pool
 #                  192.0.2.0/24, the server is 192.0.2.1), later lanyard-switch@wd (watchdog)
@@ -11,12 +13,18 @@
 # The first run builds a Debian bookworm rootfs with debootstrap (about a minute, needs the Debian
 # mirror; cached in /var/tmp/lanyard-systemd-rootfs, or $LANYARD_ROOTFS). PID 1 on the host need
 # not be systemd: see the notes at boot() and stop_containers().
+#
+# The two packages: LANYARD_DEB and LANYARD_DEB_NEW (a newer version) if set, else built here from
+# this checkout with scripts/build-release.sh (VERSION+e2e1, VERSION+e2e2: after one release build,
+# each is a relink; SWIFT=swiftl builds through another swift) and scripts/build-deb.sh. $LANYARD
+# (the host's binary) only makes keys.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 ROOTFS_CACHE=${LANYARD_ROOTFS:-/var/tmp/lanyard-systemd-rootfs}
 ROOTFS_PACKAGES=systemd,dbus,systemd-sysv,python3-minimal,procps,iproute2,iputils-ping,libssl3,nftables,curl
-SWIFT_ROOT=${SWIFT_ROOT:-/opt/swift}     # the binary links the Swift runtime from here
+DEB_OLD=${LANYARD_DEB:-}
+DEB_NEW=${LANYARD_DEB_NEW:-}
 CONTAINERS=(a b c)
 declare -A NSPAWN PID1
 T0=$SECONDS
@@ -62,21 +70,83 @@ make_root() { # NAME
     echo "${PFX}-$1" >"$WORK/$1/etc/hostname"
 }
 
-install_check() { # NAME: scripts/install.sh into the container's root, and what it put there
-    local r=$WORK/$1
-    "$REPO/scripts/install.sh" --root "$r" --binary "$LANYARD" >"$WORK/install-$1.log" 2>&1 || { cat "$WORK/install-$1.log"; return 1; }
-    local f
-    for f in usr/local/bin/lanyard etc/systemd/system/lanyard-{switch,port,server,client,wg}@.service \
-             usr/share/bash-completion/completions/lanyard usr/local/share/zsh/site-functions/_lanyard \
-             usr/local/share/fish/vendor_completions.d/lanyard.fish; do
+# --- the packages
+
+build_debs() { # two builds of this checkout that differ only in the version stamped in
+    if [ -n "$DEB_OLD" ] && [ -n "$DEB_NEW" ]; then echo "member packages: $DEB_OLD, $DEB_NEW (given)"; return 0; fi
+    local v n t=$SECONDS
+    v=$(tr -d ' \n' <"$REPO/VERSION")
+    for n in 1 2; do
+        "$REPO/scripts/build-release.sh" --version "$v+e2e$n" --output "$WORK/build$n" >"$WORK/build$n.log" 2>&1 &&
+            "$REPO/scripts/build-deb.sh" --binary "$WORK/build$n/lanyard" --output "$WORK/build$n" >>"$WORK/build$n.log" 2>&1 ||
+            { tail -n 15 "$WORK/build$n.log"; return 1; }
+    done
+    DEB_OLD=$(ls "$WORK"/build1/lanyard_*.deb) && DEB_NEW=$(ls "$WORK"/build2/lanyard_*.deb) || return 1
+    echo "member packages: $(basename "$DEB_OLD"), $(basename "$DEB_NEW") in $((SECONDS - t)) s"
+}
+deb_version() { dpkg-deb -f "$1" Version; }
+
+# apt_in NAME CMD...: like ct, with more time (apt and dpkg, maintainer scripts restarting units).
+apt_in() { local n=$1; shift; timeout 120 nsenter -t "${PID1[$n]:-0}" -a env DEBIAN_FRONTEND=noninteractive "$@"; }
+
+# apt_install NAME DEB: apt-get install ./DEB inside the container, as a user would, but without
+# the Recommends (wireguard-tools): the containers have no way to Debian's mirror.
+apt_install() {
+    local n=$1 deb=$2
+    cp "$deb" "$WORK/$n/root/" || return 1
+    apt_in "$n" apt-get install -y --no-install-recommends "/root/$(basename "$deb")" >"$WORK/apt-$n.log" 2>&1; local rc=$?
+    rm -f "$WORK/$n/root/$(basename "$deb")"
+    [ $rc -eq 0 ] || { tail -n 15 "$WORK/apt-$n.log"; return 1; }
+}
+
+install_check() { # NAME: the package installed, and what it put there
+    local r=$WORK/$1 f
+    apt_install "$1" "$DEB_OLD" || return 1
+    for f in usr/bin/lanyard lib/systemd/system/lanyard-{switch,port,server,client,wg}@.service \
+             usr/share/bash-completion/completions/lanyard usr/share/zsh/vendor-completions/_lanyard \
+             usr/share/fish/vendor_completions.d/lanyard.fish usr/share/doc/lanyard/copyright; do
         [ -s "$r/$f" ] || { echo "missing: /$f"; return 1; }
     done
     for f in lanyard lanyard.switch lanyard.switch.add-port lanyard.server lanyard.check lanyard.reload; do
-        grep -q '^\.Sh NAME' "$r/usr/local/share/man/man1/$f.1" 2>/dev/null || { echo "missing man page $f.1"; return 1; }
+        zgrep -q '^\.Sh NAME' "$r/usr/share/man/man1/$f.1.gz" 2>/dev/null || { echo "missing man page $f.1.gz"; return 1; }
     done
-    [ -x "$r/usr/local/bin/lanyard" ] && [ "$(stat -c %a "$r/etc/lanyard")" = 700 ] || { echo "bad modes"; return 1; }
-    grep -q lanyard "$r/usr/share/bash-completion/completions/lanyard" || return 1
-    echo "member $1: installed $(grep -c '^  /' "$WORK/install-$1.log") items"
+    grep -q '^ExecStart=/usr/bin/lanyard switch' "$r/lib/systemd/system/lanyard-switch@.service" || { echo "unit does not run /usr/bin/lanyard"; return 1; }
+    [ "$(stat -c %a "$r/etc/lanyard") $(stat -c %a "$r/var/lib/lanyard")" = "700 700" ] || { echo "bad modes"; return 1; }
+    version_is "$1" "$DEB_OLD"
+}
+version_is() { # NAME DEB: lanyard --version in the container names the package's upstream version
+    local v; v=$(ct "$1" lanyard --version)
+    echo "member $1: $(ct "$1" dpkg-query -W -f '${Package} ${Version} ${Status}' lanyard); $v"
+    [[ $v == "lanyard $(deb_version "$2" | sed 's/-[^-]*$//') (commit "* ]]
+}
+
+# The package has no Swift toolchain to rely on: none in the container, and ldd finds everything.
+no_toolchain() {
+    ct a sh -c 'command -v swift || ls -d /opt/swift /usr/lib/swift 2>/dev/null' && { echo "a Swift toolchain is in the container"; return 1; }
+    ct a ldd /usr/bin/lanyard >"$WORK/ldd.out" 2>&1 || { cat "$WORK/ldd.out"; return 1; }
+    sed 's/^[[:space:]]*/member ldd: /' "$WORK/ldd.out"
+    ! grep -qiE 'not found|swift|Foundation|icu' "$WORK/ldd.out" && [ "$(ct a lanyard genkey | wc -c)" -eq 45 ]
+}
+
+# scripts/install.sh from a copy of the scripts and a built binary (out/), inside a container
+# without the toolchain, into a scratch root (the package is installed there too).
+install_sh_check() {
+    local r=$WORK/c src=/root/lanyard-src dst=/root/install-root f
+    mkdir -p "$r$src/scripts" "$r$src/dist" "$r$src/out" "$r$dst" &&
+        cp "$REPO/scripts/install.sh" "$r$src/scripts/" && cp -r "$REPO/dist/systemd" "$r$src/dist/" &&
+        cp "$(dirname "$DEB_OLD")/lanyard" "$r$src/out/" && cp -r "$(dirname "$DEB_OLD")/man" "$r$src/out/" || return 1
+    ct c bash "$src/scripts/install.sh" --root "$dst" --binary "$src/out/lanyard" >"$WORK/install-sh.log" 2>&1 || { cat "$WORK/install-sh.log"; return 1; }
+    for f in usr/local/bin/lanyard etc/systemd/system/lanyard-{switch,port,server,client,wg}@.service \
+             usr/share/bash-completion/completions/lanyard usr/local/share/zsh/site-functions/_lanyard \
+             usr/local/share/fish/vendor_completions.d/lanyard.fish; do
+        [ -s "$r$dst/$f" ] || { echo "missing: /$f"; return 1; }
+    done
+    for f in lanyard lanyard.switch lanyard.switch.add-port lanyard.server lanyard.check lanyard.reload; do
+        grep -q '^\.Sh NAME' "$r$dst/usr/local/share/man/man1/$f.1" 2>/dev/null || { echo "missing man page $f.1"; return 1; }
+    done
+    [ "$(stat -c %a "$r$dst/etc/lanyard")" = 700 ] || { echo "bad mode"; return 1; }
+    echo "member c: install.sh without a toolchain installed $(grep -c '^  /' "$WORK/install-sh.log") items"
+    rm -rf "${r:?}$src" "${r:?}$dst"
 }
 
 # Where nspawn makes its cgroups: in the hybrid layout the name=systemd and unified hierarchies.
@@ -101,12 +171,10 @@ mapfile -t CGROUP_ROOTS < <(cgroup_roots)
 boot() { # NAME
     local n=$1 r
     for r in "${CGROUP_ROOTS[@]}"; do mkdir -p "$r/${PFX}-$n"; done
-    local bind=()
-    [ -d "$SWIFT_ROOT" ] && bind=(--bind-ro="$SWIFT_ROOT")
     (
         for r in "${CGROUP_ROOTS[@]}"; do echo "$BASHPID" >"$r/${PFX}-$n/cgroup.procs"; done
         exec systemd-nspawn --directory="$WORK/$n" --boot --register=no --keep-unit --machine="${PFX}-$n" \
-            --private-network --network-namespace-path="/run/netns/$(ns "$n")" "${bind[@]}" --console=passive
+            --private-network --network-namespace-path="/run/netns/$(ns "$n")" --console=passive
     ) >"$WORK/boot-$n.log" 2>&1 &
     NSPAWN[$n]=$!
 }
@@ -282,24 +350,24 @@ port_field() { sw_json | python3 "$HERE/json_get.py" ports "name=$1" "$2"; }   #
 [ "$(id -u)" -eq 0 ] || { echo "run as root (containers, namespaces)"; exit 1; }
 [ -x "$LANYARD" ] || { echo "no lanyard binary at $LANYARD: build first (swift build)"; exit 1; }
 
+check "two Debian packages of this checkout, the second a newer version" build_debs
+if [ -z "$DEB_OLD" ] || [ -z "$DEB_NEW" ]; then summary; exit 1; fi
 check "Debian rootfs for the containers (debootstrap, cached)" ensure_rootfs
 if [ "$FAILED" -gt 0 ]; then summary; exit 1; fi
-TIMES+=("rootfs $((SECONDS - T0)) s")
+TIMES+=("packages and rootfs $((SECONDS - T0)) s")
 
-t=$SECONDS
 for n in "${CONTAINERS[@]}"; do make_root "$n"; done
-for n in "${CONTAINERS[@]}"; do check "scripts/install.sh --root installs binary, units, completions into $n" install_check "$n"; done
-check "keys and configuration files written" write_configs
-TIMES+=("copies and install $((SECONDS - t)) s")
 make_network
 check "three containers boot systemd (nspawn --private-network in the test's namespaces)" boot_all
 if [ "${#PID1[@]}" -lt 3 ]; then summary; exit 1; fi
 
-ldd_check() {
-    ct a ldd /usr/local/bin/lanyard >"$WORK/ldd.out" 2>&1 || { cat "$WORK/ldd.out"; return 1; }
-    ! grep 'not found' "$WORK/ldd.out" && [ "$(ct a lanyard genkey | wc -c)" -eq 45 ]
-}
-check "lanyard runs inside (ldd resolves the Swift runtime from the read-only $SWIFT_ROOT)" ldd_check
+t=$SECONDS
+for n in "${CONTAINERS[@]}"; do check "apt-get install ./$(basename "$DEB_OLD") in $n: binary, units, man pages, completions, /etc/lanyard 700" install_check "$n"; done
+check "no Swift in the containers; ldd of /usr/bin/lanyard finds everything (libc, libcrypto)" no_toolchain
+check "scripts/install.sh in a container without a toolchain, from the built binary and its man pages" install_sh_check
+check "keys and configuration files written" write_configs
+TIMES+=("install $((SECONDS - t)) s")
+
 underlay_ping() { ping_ok a 203.0.113.2 2 && ping_ok a 203.0.113.3 2 && ping_ok b 203.0.113.3 2; }
 check "underlay: ping A -> B, A -> C, B -> C (203.0.113.0/24 over the bridge)" underlay_ping
 
@@ -451,22 +519,79 @@ watchdog_kill() {
     [ "$(prop a lanyard-switch@wd MainPID)" != "$WD_PID" ] && [ "$(prop a lanyard-switch@wd NRestarts)" -ge 1 ]
 }
 check "SIGSTOP: systemd reports the watchdog timeout and restarts the switch" watchdog_kill
+# The drop-in is the administrator's file, which a purge leaves alone: the test removes its own
+# (lanyard-switch@wd keeps WatchdogSec=3s until its next start, the upgrade's restart).
+rm -rf "$WORK/a/etc/systemd/system/lanyard-switch@wd.service.d" && ct a systemctl daemon-reload
 
-stop_all() {
-    ct a systemctl stop lanyard-switch@office lanyard-switch@wd lanyard-server@vpn
-    ct b systemctl stop lanyard-port@office lanyard-client@vpn
-    ct c systemctl stop lanyard-port@office
-    local n bad=0 links socks
-    for n in "${CONTAINERS[@]}"; do
-        links=$(ct "$n" ip -o link | awk -F': ' '{print $2}' | grep '^lanyard' | tr '\n' ' ')
-        socks=$(ct "$n" sh -c 'ls /run/lanyard/*.sock 2>/dev/null' | tr '\n' ' ')
-        echo "member $n: lanyard interfaces [${links}], sockets [${socks}], active units [$(ct "$n" systemctl list-units --no-legend --state=active 'lanyard-*' | awk '{print $1}' | tr '\n' ' ')]"
-        [ -z "$links" ] && [ -z "$socks" ] || bad=1
-        [ -z "$(ct "$n" systemctl list-units --no-legend --state=active 'lanyard-*')" ] || bad=1
+# =====================================================================================
+# The package's life: an upgrade under running instances, apt remove, apt purge
+
+readd_port() {
+    ct a lanyard switch add-port --config /etc/lanyard/switch-office.toml laptop2 "$C_PUB" || return 1
+    wait_until 20 ping_ok b 198.51.100.3
+}
+check "laptop2 added again: B -> C pings before the upgrade" readd_port
+
+running_units() { ct "$1" systemctl list-units --no-legend --plain --state=running 'lanyard-*' | awk '{print $1}'; }
+etc_sums() { (cd "$WORK/$1/etc/lanyard" && sha256sum -- *) 2>&1; }   # NAME: configuration, members, keys
+for n in "${CONTAINERS[@]}"; do etc_sums "$n" >"$WORK/etc-$n.sums"; done
+
+upgrade() { # NAME: apt-get install the newer package over the running instances
+    local n=$1 u units=() before=() i=0 bad=0
+    mapfile -t units < <(running_units "$n")
+    [ ${#units[@]} -gt 0 ] || { echo "no running instances in $n"; return 1; }
+    for u in "${units[@]}"; do before+=("$(prop "$n" "$u" MainPID)"); done
+    apt_install "$n" "$DEB_NEW" && version_is "$n" "$DEB_NEW" || return 1
+    for u in "${units[@]}"; do
+        echo "member $n: $u MainPID ${before[$i]} -> $(prop "$n" "$u" MainPID)"
+        is_running "$n" "$u" && [ "$(prop "$n" "$u" MainPID)" != "${before[$i]}" ] || bad=1
+        i=$((i + 1))
     done
     [ $bad -eq 0 ]
 }
-check "systemctl stop: no lanyard* interfaces and no control sockets left" stop_all
+for n in "${CONTAINERS[@]}"; do
+    check "apt-get install ./$(basename "$DEB_NEW") in $n: the new version, every running instance restarted on it" upgrade "$n"
+done
+kept_and_reconnected() {
+    local n
+    for n in "${CONTAINERS[@]}"; do
+        diff "$WORK/etc-$n.sums" <(etc_sums "$n") || { echo "/etc/lanyard changed in $n"; return 1; }
+    done
+    echo "member: /etc/lanyard unchanged in a, b, c ($(cat "$WORK"/etc-?.sums | wc -l) files: configuration, members, keys)"
+    wait_until 30 registered || return 1
+    laptop2_up() { [ "$(port_field laptop2 state)" = up ]; }
+    wait_until 30 laptop2_up || return 1
+    wait_until 20 ping_ok b 198.51.100.3 3 && wait_until 20 ping_ok b 192.0.2.1 2
+}
+check "after the upgrade: configuration, members and keys unchanged; ports and the VPN client reconnect (B -> C, B -> 192.0.2.1)" kept_and_reconnected
+
+removed() { # NAME: apt-get remove with the instances running
+    local n=$1 links socks files
+    apt_in "$n" apt-get remove -y lanyard >"$WORK/remove-$n.log" 2>&1 || { tail -n 15 "$WORK/remove-$n.log"; return 1; }
+    links=$(ct "$n" ip -o link | awk -F': ' '{print $2}' | grep '^lanyard' | tr '\n' ' ')
+    socks=$(ct "$n" sh -c 'ls /run/lanyard/*.sock 2>/dev/null' | tr '\n' ' ')
+    files=$(ct "$n" systemctl list-unit-files --no-legend 'lanyard*' | awk '{print $1}' | tr '\n' ' ')
+    echo "member $n: lanyard processes [$(ct "$n" pgrep -x lanyard | tr '\n' ' ')], unit files [$files], active units [$(ct "$n" systemctl list-units --no-legend --plain --state=active 'lanyard-*' | awk '{print $1}' | tr '\n' ' ')], interfaces [$links], sockets [$socks]"
+    ! ct "$n" pgrep -x lanyard >/dev/null && [ -z "$files$links$socks" ] &&
+        [ -z "$(ct "$n" systemctl list-units --no-legend --state=active 'lanyard-*')" ] &&
+        [ ! -e "$WORK/$n/usr/bin/lanyard" ] && [ ! -e "$WORK/$n/lib/systemd/system/lanyard-port@.service" ] || return 1
+    diff "$WORK/etc-$n.sums" <(etc_sums "$n") && [ "$(stat -c %a "$WORK/$n/etc/lanyard")" = 700 ] || { echo "/etc/lanyard not kept in $n"; return 1; }
+    echo "member $n: /etc/lanyard kept: $(cd "$WORK/$n/etc/lanyard" && ls | tr '\n' ' ')"
+}
+for n in "${CONTAINERS[@]}"; do
+    check "apt-get remove in $n: instances stopped, units and binary gone, no interfaces or sockets; /etc/lanyard kept" removed "$n"
+done
+
+purged() { # NAME
+    local n=$1 left
+    apt_in "$n" apt-get purge -y lanyard >"$WORK/purge-$n.log" 2>&1 || { tail -n 15 "$WORK/purge-$n.log"; return 1; }
+    left=$(ct "$n" sh -c "find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -name '*lanyard*' -print; find /run -name '*lanyard*'")
+    echo "member $n: dpkg says '$(ct "$n" dpkg-query -W -f '${Status}' lanyard 2>&1)'; files named *lanyard* left: [${left//$'\n'/ }]"
+    [ -z "$left" ] && [ ! -e "$WORK/$n/etc/lanyard" ] && [ ! -e "$WORK/$n/var/lib/lanyard" ]
+}
+for n in "${CONTAINERS[@]}"; do
+    check "apt-get purge in $n: /etc/lanyard, /var/lib/lanyard and everything else named lanyard gone" purged "$n"
+done
 
 # =====================================================================================
 check "teardown: containers powered off; no namespaces, links, processes or cgroups left" teardown_check

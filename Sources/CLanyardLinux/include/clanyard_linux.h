@@ -63,4 +63,10 @@ int clanyard_signalfd_open(void);
 /// Reads one pending signal number from a signalfd, 0 if none, or -errno.
 int clanyard_signalfd_read(int fd);
 
+/// The version this binary was built as ("dev" unless scripts/build-release.sh set it).
+const char *clanyard_version(void);
+/// The git commit this binary was built from ("unknown" unless scripts/build-release.sh set it;
+/// "-dirty" appended when the tree had uncommitted changes).
+const char *clanyard_commit(void);
+
 #endif

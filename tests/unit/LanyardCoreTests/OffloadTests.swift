@@ -89,7 +89,7 @@ func checksumsValid(_ p: [UInt8]) -> Bool {
         defer { scratch.deallocate() }
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: p.count + 8, alignment: 16)
         defer { storage.deallocate() }
-        _ = p.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: storage[8...]).copyMemory(from: $0) }
+        p.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: storage[8...]).copyMemory(from: $0) }
         try TCPSegmenter.prepare(UnsafeMutableRawBufferPointer(rebasing: storage[8...]), header: header, ipOffset: 0,
                                  scratch: scratch, headroom: 8) { out.append(Array($0[8...])) }
         #expect(out.count == 1 && checksumsValid(out[0]))

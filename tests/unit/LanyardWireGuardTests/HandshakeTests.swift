@@ -90,7 +90,7 @@ import Testing
         let pair = Pair()
         let (r1, initiation) = pair.send(pair.a, Array("hello".utf8))
         #expect(r1 == .writeToNetwork(148))
-        weak var state = pair.a.pending
+        weak let state = pair.a.pending
         #expect(state != nil)
         let (_, response) = pair.receive(pair.b, initiation)
         _ = pair.receive(pair.a, response)
