@@ -78,7 +78,7 @@ build_debs() { # two builds of this checkout that differ only in the version sta
     v=$(tr -d ' \n' <"$REPO/VERSION")
     for n in 1 2; do
         "$REPO/scripts/build-release.sh" --version "$v+e2e$n" --output "$WORK/build$n" >"$WORK/build$n.log" 2>&1 &&
-            "$REPO/scripts/build-deb.sh" --binary "$WORK/build$n/lanyard" --output "$WORK/build$n" >>"$WORK/build$n.log" 2>&1 ||
+            DEB_COMPRESSION=gzip "$REPO/scripts/build-deb.sh" --binary "$WORK/build$n/lanyard" --output "$WORK/build$n" >>"$WORK/build$n.log" 2>&1 ||
             { tail -n 15 "$WORK/build$n.log"; return 1; }
     done
     DEB_OLD=$(ls "$WORK"/build1/lanyard_*.deb) && DEB_NEW=$(ls "$WORK"/build2/lanyard_*.deb) || return 1
