@@ -9,9 +9,14 @@ public final class UDPSocket {
     /// Opens a socket bound to `local` (port 0 for any). An IPv6 wildcard also accepts IPv4.
     public init(bindTo local: SocketAddress) throws(SystemError) {
         family = local.family
+        fileDescriptor = try Self.open(bindTo: local)
+    }
+
+    /// A non-blocking UDP socket with Lanyard's options, bound to `local`.
+    private static func open(bindTo local: SocketAddress) throws(SystemError) -> Int32 {
+        let family = local.family
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .call("socket", errno: errno) }
-        fileDescriptor = fd
         var off: Int32 = 0
         if family == AF_INET6 { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size)) }
         var size: Int32 = 4 << 20
@@ -30,6 +35,21 @@ public final class UDPSocket {
             if e == EADDRNOTAVAIL { throw .badAddress(local.description, reason: "no interface on this host has that address") }
             throw .from("binding UDP \(local)", errno: e)
         }
+        return fd
+    }
+
+    /// Moves this socket to a new ephemeral local port of the same address, keeping its file
+    /// descriptor number (the event loop polls it by number): what was queued on the old port is
+    /// lost. For a socket that talks to one hub through a NAT that may hold a stale mapping
+    /// (the NAT's public address changed and its table still uses the old one): a new local port
+    /// is a new flow, and gets a new mapping.
+    public func rebind() throws(SystemError) {
+        var any = sockaddr_storage()
+        any.ss_family = sa_family_t(family)
+        let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+        let fresh = try Self.open(bindTo: SocketAddress(storage: any, length: length))
+        defer { close(fresh) }
+        guard dup2(fresh, fileDescriptor) >= 0 else { throw .call("dup2", errno: errno) }
     }
 
     /// Opens a socket of the right family to talk to `remote`, on an ephemeral local port.

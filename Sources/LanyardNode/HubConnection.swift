@@ -18,6 +18,11 @@ public final class HubConnection {
     private var helloSentForHandshake: Nanoseconds?
     private let helloBody: [UInt8]
     private var pingSequence: UInt64 = 0
+    /// Set when the socket's local port is ours to choose (an ephemeral one): after the hub has not
+    /// answered a few handshakes, and this says nothing else arrives either, the socket moves to
+    /// a new local port, in case a NAT on the way holds a stale mapping (its public address
+    /// changed, and the flow it keeps refreshing goes on using the old one).
+    public var mayRebind: (() -> Bool)?
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(hubAddress: String, endpoint: SocketAddress, io: BatchedSocket, link: SecureLink,
@@ -89,6 +94,15 @@ public final class HubConnection {
     private func startHandshake(attempt: Int, now: Nanoseconds) {
         if attempt > 1 {
             logger.warning("\(hubAddress) not answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
+            if attempt % 2 == 1, mayRebind?() == true {
+                let old = io.socket.localAddress.port
+                do {
+                    try io.socket.rebind()
+                    logger.notice("moved from local UDP port \(old) to \(io.socket.localAddress.port): a NAT on the way may hold a stale mapping")
+                } catch {
+                    logger.warning("could not move to a new local UDP port: \(error)")
+                }
+            }
             if let fresh = try? SocketAddress.resolve(hubAddress), io.socket.adapt(fresh) != endpoint {
                 logger.notice("\(hubAddress) now resolves to \(fresh)")
                 endpoint = io.socket.adapt(fresh)

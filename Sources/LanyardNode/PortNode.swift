@@ -61,6 +61,8 @@ public final class PortNode {
     /// Members (by switch id) that sent through the relay before we knew them: a handshake
     /// starts when the switch introduces them.
     private var handshakeWanted: [UInt32: Nanoseconds] = [:]
+    /// When an authenticated datagram last came straight from a member (not through the relay).
+    private var lastDirectHeard: Nanoseconds = 0
     /// Lookups started by relayed datagrams from members not yet known: the relay's sender
     /// address can be forged, so they get a small budget of their own, apart from the switch's
     /// request budget that lookups for frames and vouches need.
@@ -217,7 +219,12 @@ public final class PortNode {
         members.initiateHandshake(local, now: now)
     }
 
+    /// Whether no member has reached this port directly for 15 s (with the switch silent too, the
+    /// socket's NAT mapping itself may be dead: see `HubConnection.mayRebind`).
+    public func hearsNothingDirect(now: Nanoseconds) -> Bool { now &- lastDirectHeard > .seconds(15) }
+
     private func fromMember(_ plaintext: UnsafeRawBufferPointer, _ local: PortID, _ arrival: PeerHub.Arrival, now: Nanoseconds) {
+        if case .direct = arrival { lastDirectHeard = now }
         let header: LanyardMessage.Header
         do { header = try LanyardMessage.parse(plaintext) } catch { drops.record(.lanyardMalformed); return }
         let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])

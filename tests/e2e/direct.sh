@@ -297,6 +297,35 @@ restart_check() { # NAME SUFFIX (the port to restart)
 check "b SIGKILLed and restarted: a <-> b both ways within 12 s, then direct again" restart_check b 12
 check "a SIGKILLed and restarted: a <-> b both ways within 12 s, then direct again" restart_check a 11
 
+# 4b. a's NAT keeps a dead mapping for a's flow (as a router whose public address changed may, while
+# a's own traffic keeps the entry alive): everything to and from its socket's port vanishes, other
+# flows pass. a hears nothing from anyone, so after a few unanswered handshakes with the switch its
+# socket moves to a new local port, which gets a new mapping. Bound 40 s: 15 s of silence before a
+# reconnects, attempts after 1 and 2 s more (the move comes with the third), then registration,
+# lookups and the relay or a direct path.
+a_port() { inns a ss -Huanp | grep lanyard | awk '{print $4}' | sed 's/.*://' | head -1; }
+stale_mapping_check() {
+    local p0 p1 t0 rc
+    p0=$(a_port); [ -n "$p0" ] || { echo "a's UDP port not found"; return 1; }
+    inns ra nft -f - <<NFT
+table inet ${PFX}stale {
+    chain forward {
+        type filter hook forward priority filter - 20; policy accept;
+        ip saddr 203.0.113.2 udp sport $p0 drop
+        ip daddr 203.0.113.2 udp dport $p0 drop
+    }
+}
+NFT
+    t0=$SECONDS
+    wait_until 40 ping4 a 198.51.100.12 1; rc=$?
+    p1=$(a_port)
+    inns ra nft delete table inet "${PFX}stale"
+    echo "a's local UDP port $p0 -> $p1; a -> b answered again $((SECONDS - t0)) s after its flow died (bound: 40 s)"
+    grep -q "moved from local UDP port $p0" "$WORK/port-a.log" || { echo "a did not move its socket"; return 1; }
+    [ $rc -eq 0 ] && [ "$p1" != "$p0" ]
+}
+check "a's NAT holds a dead mapping for a's flow: a moves to a new local port and reaches b again within 40 s" stale_mapping_check
+
 # 4. The switch dies while a and b talk directly.
 switch_kill_check() {
     traffic_on 20

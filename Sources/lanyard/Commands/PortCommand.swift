@@ -91,6 +91,8 @@ struct PortCommand: ParsableCommand {
             let members = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: []), io: io,
                                   followsRoaming: false, logger: logger)
             let node = PortNode(name: name, tap: device, hub: hub, members: members, publicKey: key.publicKey, logger: logger)
+            // The socket's port is ephemeral: it may move when nothing at all answers any more.
+            hub.mayRebind = { [unowned node] in node.hearsNothingDirect(now: monotonicNanoseconds()) }
             logger.notice("port \(device.name) up; switch \(hubAddress); public key \(key.publicKey.base64)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: device.fileDescriptor) { try node.tapReadable(now: $0) },
