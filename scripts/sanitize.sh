@@ -32,10 +32,11 @@ wrapper=$reports/lanyard
 cat >"$wrapper" <<WRAP
 #!/usr/bin/env bash
 # lanyard with crypto threads where a daemon has them, unless the test chose a number.
+# argv[0] is kept: wg-quick runs this through a link named lanyard-wireguard.
 case "\${1:-}" in
-    switch|tunnel) [[ " \$* " == *" --threads "* ]] || exec "$bin" "\$1" --threads 3 "\${@:2}" ;;
+    switch|tunnel) [[ " \$* " == *" --threads "* ]] || exec -a "\$0" "$bin" "\$1" --threads 3 "\${@:2}" ;;
 esac
-exec "$bin" "\$@"
+exec -a "\$0" "$bin" "\$@"
 WRAP
 chmod +x "$wrapper"
 export TSAN_OPTIONS="log_path=$reports/report halt_on_error=0 second_deadlock_stack=1"
