@@ -327,9 +327,11 @@ NFT
 check "a's NAT holds a dead mapping for a's flow: a moves to a new local port and reaches b again within 40 s" stale_mapping_check
 
 # 4. The switch dies while a and b talk directly.
+both_direct() { path_is a b direct && path_is b a direct; }
 switch_kill_check() {
     traffic_on 20
-    wait_until 15 path_is a b direct; local rc=$?
+    # Both ways direct (after a moved to a new local port above, b may still reach a through the relay).
+    wait_until 20 both_direct; local rc=$?
     traffic_off
     [ $rc -eq 0 ] || { path_info a b; kill_switch; return 1; }   # killed anyway: the next check restarts it
     inns a ping -c 10 -i 0.2 -W 1 198.51.100.12 >"$WORK/kill.ping" 2>&1 & local p=$!
