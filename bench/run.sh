@@ -726,7 +726,7 @@ print("\n".join(out))
 EOF
 )
 
-HDR="Lanyard binary: $LANYARD$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing: Lanyard rows skipped)')$LANYARD_NOTE. Repeats: $REPEAT per throughput cell (median, min–max in parentheses); iperf3 -t $TIME; ping: 20 × 0.05 s."
+HDR="Lanyard binary: ${LANYARD#"$REPO"/}$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing: Lanyard rows skipped)')$LANYARD_NOTE. Repeats: $REPEAT per throughput cell (median, min–max in parentheses); iperf3 -t $TIME; ping: 20 × 0.05 s."
 echo
 echo "$HDR"
 echo
@@ -741,7 +741,7 @@ echo "$REPORT"
     echo "- kernel: $(uname -r)"
     echo "- nproc: $(nproc)"
     echo "- command: \`$CMDLINE\`"
-    echo "- Lanyard binary: \`$LANYARD\`$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing)')$LANYARD_NOTE"
+    echo "- Lanyard binary: \`${LANYARD#"$REPO"/}\`$([ "$LANYARD_OK" -eq 1 ] || echo ' (missing)')$LANYARD_NOTE"
     echo
     echo "$HDR"
     echo

@@ -199,12 +199,14 @@ public final class PortNode {
             return
         }
         if members.isForLostSession(inner, from: local, now: now) { restartSession(local, now: now) }
-        let handshakeBefore = members.lastHandshake(local)
+        // Only an initiation is looked at twice (data, the per-packet case, goes straight on).
+        let isInitiation = inner.count >= 4 && inner[0] == WireMessage.initiation
+        let handshakeBefore = isInitiation ? members.lastHandshake(local) : nil
         members.handle(inner, from: { self.hub.endpoint }, arrival: .relayed, expected: local, now: now) { fromMember($0, $1, $2, now: now) }
         // An authenticated handshake through the relay while we use a direct path: the member
         // evidently cannot reach us there (it restarted, or its address changed): answer
         // through the relay and probe afresh.
-        if members.lastHandshake(local) != handshakeBefore, let m = known[Int(local)], m.path.distrust(now: now) {
+        if isInitiation, members.lastHandshake(local) != handshakeBefore, let m = known[Int(local)], m.path.distrust(now: now) {
             updateRoute(local, now: now)
         }
     }

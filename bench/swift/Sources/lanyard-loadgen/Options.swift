@@ -15,8 +15,9 @@ struct Options {
     var ports = 1000
     /// Seconds of frame traffic in phase 2.
     var seconds = 5.0
-    /// The `lanyard` binary to start as the switch.
-    var lanyard = "/work/main/.build/release/lanyard"
+    /// The `lanyard` binary to start as the switch (bench/loadgen.sh passes the repository's
+    /// release build; relative paths are taken from the current folder).
+    var lanyard = ".build/release/lanyard"
     /// Bytes of each Ethernet frame in phase 2.
     var frameBytes = 1000
     /// Most handshakes in flight at once in phase 1.
