@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // The member store: GRDB for SQLite (embedded default), PostgresNIO for PostgreSQL (shared by switches).
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // The management API (and /metrics): an HTTP server on threads of its own.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // Linux system calls Swift cannot reach directly (ioctl request macros, mmsghdr, signalfd).
@@ -44,8 +49,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: fast),
+        // Members, invites and operators in a database (SQLite or PostgreSQL) behind one protocol.
+        .target(name: "LanyardStore", dependencies: [
+            "LanyardCore", "LanyardWireGuard",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "lanyard", dependencies: [
-            "LanyardNode", "LanyardCore", "LanyardWireGuard", "LanyardLinux",
+            "LanyardNode", "LanyardCore", "LanyardWireGuard", "LanyardLinux", "LanyardStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -58,6 +71,7 @@ let package = Package(
         .testTarget(name: "LanyardCoreTests", dependencies: ["LanyardCore"], path: "tests/unit/LanyardCoreTests"),
         .testTarget(name: "LanyardWireGuardTests", dependencies: ["LanyardWireGuard"], path: "tests/unit/LanyardWireGuardTests"),
         .testTarget(name: "LanyardLinuxTests", dependencies: ["LanyardLinux", .product(name: "Logging", package: "swift-log")], path: "tests/unit/LanyardLinuxTests"),
+        .testTarget(name: "LanyardStoreTests", dependencies: ["LanyardStore", "LanyardWireGuard", "LanyardCore"], path: "tests/unit/LanyardStoreTests"),
         .testTarget(name: "LanyardNodeTests", dependencies: ["LanyardNode", "LanyardCore", "LanyardWireGuard"], path: "tests/unit/LanyardNodeTests"),
     ],
     swiftLanguageModes: [.v6]

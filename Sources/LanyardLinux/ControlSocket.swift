@@ -100,7 +100,7 @@ public final class ControlServer {
     /// True if something answers on `path`.
     static func isLive(_ path: String) -> Bool { (try? ControlClient.request(path: path, "ping")) != nil }
 
-    static func unixAddress(_ path: String) throws(SystemError) -> sockaddr_un {
+    public static func unixAddress(_ path: String) throws(SystemError) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

@@ -5,6 +5,25 @@ import Logging
 import Glibc
 #endif
 
+/// A question for a daemon's loop from another thread (the HTTP server's): the answer is made
+/// on the loop's thread and handed to `reply` there.
+public struct LoopRequest: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// A status request as the control socket takes it ("status", "status summary", ...).
+        case status(String)
+        /// The Prometheus text.
+        case metrics
+        /// Re-read configuration and members (as SIGHUP).
+        case reload
+    }
+    public let kind: Kind
+    public let reply: @Sendable (String) -> Void
+    public init(_ kind: Kind, reply: @escaping @Sendable (String) -> Void) {
+        self.kind = kind
+        self.reply = reply
+    }
+}
+
 /// The shape shared by every daemon: poll its descriptors, handle what is ready, run timers,
 /// answer the control socket and metrics scrapes, tell systemd how it is (readiness, reloads,
 /// watchdog), stop on SIGINT/SIGTERM.
@@ -28,8 +47,9 @@ public struct EventLoop {
     /// Re-reads configuration; returns a one-line result ("ok: ..." or "error: ...").
     let reload: (() -> String)?
     let logger: Logger
-    /// Serves `/metrics` (`--metrics`), rendered by `metricsText` when scraped.
-    let metrics: MetricsListener?
+    /// Questions from the HTTP server (`/metrics`, the management API), answered between batches.
+    let requests: LoopInbox<LoopRequest>?
+    /// Renders `/metrics`.
     let metricsText: ((LoopStats) -> String)?
     /// systemd's notification socket (does nothing when not started by systemd).
     let service = ServiceManager()
@@ -41,10 +61,10 @@ public struct EventLoop {
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
                 tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil,
-                metrics: MetricsListener? = nil, metricsText: ((LoopStats) -> String)? = nil,
+                requests: LoopInbox<LoopRequest>? = nil, metricsText: ((LoopStats) -> String)? = nil,
                 summary: (() -> String)? = nil, status: @escaping (String) -> String) {
         self.reload = reload
-        self.metrics = metrics
+        self.requests = requests
         self.metricsText = metricsText
         self.summary = summary
         self.sources = sources
@@ -69,8 +89,8 @@ public struct EventLoop {
         var fds = sources.map(\.fileDescriptor) + [signals.fileDescriptor]
         let controlSlot = fds.count
         if let control { fds.append(control.fileDescriptor) }
-        let metricsSlot = fds.count
-        if let metrics { fds.append(metrics.fileDescriptor) }
+        let requestSlot = fds.count
+        if let requests { fds.append(requests.fileDescriptor) }
         var poller = Poller(fds)
         let stats = LoopStats(now: monotonicNanoseconds())
         // systemd's status line: the summary, after the last reload's failure until one succeeds.
@@ -93,8 +113,7 @@ public struct EventLoop {
         var nextSummary = stats.started &+ Self.summaryInterval
         defer { service.notify("STOPPING=1") }
         while true {
-            // A scrape in progress is moved on every few milliseconds (its socket is not polled).
-            let ready = poller.wait(timeoutMilliseconds: metrics?.hasPending == true ? 5 : 100)
+            let ready = poller.wait(timeoutMilliseconds: 100)
             let now = monotonicNanoseconds()
             stats.wakes &+= 1
             defer { stats.busy &+= monotonicNanoseconds() &- now }
@@ -118,8 +137,14 @@ public struct EventLoop {
                     return reloadNow()
                 }
             }
-            if let metrics, let metricsText, ready[metricsSlot] || metrics.hasPending {
-                metrics.serve { metricsText(stats) }
+            if let requests, ready[requestSlot] {
+                for request in requests.take() {
+                    switch request.kind {
+                    case .status(let what): request.reply(status(what))
+                    case .metrics: request.reply(metricsText?(stats) ?? "")
+                    case .reload: request.reply(reload == nil ? "error: this daemon does not reload" : reloadNow())
+                    }
+                }
             }
             try tick(now)
             service.keepAlive(now: now)

@@ -50,6 +50,18 @@ public enum MetricsExposition {
             counter(r, "lanyard_relayed_bytes_total", s.relayedBytes ?? pairs.reduce(0) { $0 + $1.bytes }, "Bytes of sealed datagrams relayed between members.")
         }
         if let b = s.batching { batching(r, b) }
+        if let store = s.store {
+            r.gauge("lanyard_store_reachable", help: "1 while the member store answers, else 0 (the daemon keeps its members).")
+                .set(Int64(store.reachable ? 1 : 0))
+            r.gauge("lanyard_store_version", help: "Version of the member list in use.").set(store.appliedVersion)
+            r.gauge("lanyard_store_applied_timestamp_seconds", help: "When the member list in use was applied (unix time).").set(store.appliedAt)
+        }
+        if let j = s.joins {
+            for (outcome, n) in [("accepted", j.accepted), ("pending", j.pending), ("refused", j.refused),
+                                 ("unreadable", j.unreadable), ("rate_limited", j.rateLimited)] {
+                r.counter("lanyard_join_requests_total", labels: [("outcome", outcome)], help: "Join requests by outcome.").increment(by: Int64(n))
+            }
+        }
         return r.emitToString()
     }
 

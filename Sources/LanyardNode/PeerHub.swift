@@ -39,7 +39,7 @@ public final class PeerHub {
     }
 
     let directory: PeerDirectory
-    let io: BatchedSocket
+    public let io: BatchedSocket
     let logger: Logger
     /// Hubs (switch, server) move a peer's endpoint to wherever its authenticated datagrams come
     /// from; a port's member sessions keep the route their path selection chose.
@@ -189,12 +189,12 @@ public final class PeerHub {
     }
 
     /// Receives every waiting datagram; authenticated non-empty plaintext goes to `deliver`.
-    /// Relay datagrams go to `relay` (the switch) or are dropped.
+    /// Lanyard's own datagrams (relay, join) go to `relay` (the switch) or are dropped.
     public func receiveAll(now: Nanoseconds, deliver: (UnsafeRawBufferPointer, PortID) -> Void,
                            relay: ((UnsafeRawBufferPointer, SocketAddress) -> Void)? = nil) throws(SystemError) {
         guard let parallelOpens else {
             try io.receiveAll(oversized: { drops.record(.oversized) }) { bytes, sender in
-                if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
+                if let relay, RelayHeader.isLanyardDatagram(bytes) { relay(bytes, sender()); return }
                 handle(bytes, from: sender, arrival: nil, expected: nil, now: now) { plaintext, id, _ in deliver(plaintext, id) }
             }
             return
@@ -208,7 +208,7 @@ public final class PeerHub {
                        now: now, deliver: delivered)
             }
         }) { bytes, sender in
-            if let relay, RelayHeader.isRelay(bytes) { relay(bytes, sender()); return }
+            if let relay, RelayHeader.isLanyardDatagram(bytes) { relay(bytes, sender()); return }
             guard case .success(WireMessage.transportData) = WireMessage.classify(bytes),
                   let id = directory.peer(owningIndex: WireMessage.receiverIndex(bytes)) else {
                 handle(bytes, from: sender, arrival: nil, expected: nil, now: now, deliver: delivered)

@@ -52,6 +52,27 @@ public struct SwitchStatus: Codable, Sendable {
     public var portCount: Int? = nil
     public var portsUp: Int? = nil
     public var macCount: Int? = nil
+    /// Where the members come from and how that is going (a switch on a member database).
+    public var store: Store? = nil
+    /// Join requests answered (a switch on a member database).
+    public var joins: JoinCounters? = nil
+
+    /// The member store, as the daemon last saw it.
+    public struct Store: Codable, Sendable, Equatable {
+        public var location: String
+        public var reachable: Bool
+        /// The version of the member list in use, and when (unix seconds) it was applied.
+        public var appliedVersion: Int64
+        public var appliedAt: Int64
+        public var lastError: String?
+        public init(location: String, reachable: Bool, appliedVersion: Int64, appliedAt: Int64, lastError: String?) {
+            self.location = location
+            self.reachable = reachable
+            self.appliedVersion = appliedVersion
+            self.appliedAt = appliedAt
+            self.lastError = lastError
+        }
+    }
 }
 
 /// How much of a switch's or server's tables (or a port's members) a status request wants.

@@ -49,6 +49,10 @@ public final class SwitchNode {
     /// `memberGone` notices at its next keepalive and looks its members up again. It starts at a
     /// random value, so a restarted switch does not repeat an old one.
     private var membershipRevision = UInt64.random(in: 1 ... UInt64.max / 2)
+    /// Answers join requests (a switch whose members live in a store that takes invites).
+    public var joins: JoinDesk?
+    /// The member store's state, shown in status (set by the daemon from the store's thread's reports).
+    public var store: SwitchStatus.Store?
 
     public init(settings: SwitchSettings, hub: PeerHub, pins: [(MACAddress, PortID)], logger: Logger) {
         self.settings = settings
@@ -92,6 +96,10 @@ public final class SwitchNode {
     /// tag), with a counter not used before, to another registered member; the origin's id goes
     /// where the destination's was, and the datagram leaves exactly as long as it came.
     private func relay(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, now: Nanoseconds) {
+        guard RelayHeader.isRelay(bytes) else {
+            if let joins, JoinExchange.isJoinRequest(bytes) { joins.receive(bytes, from: sender, now: now) } else { hub.drops.record(.notAFrame) }
+            return
+        }
         guard settings.directPaths else { hub.drops.record(.relayNotOffered); return }
         guard bytes.count >= RelayHeader.minimumLength else { hub.drops.record(.tooShort); return }
         guard let from = hub.peer(at: sender), hub.peers[Int(from)].isUp, gates[Int(from)] != nil else {
@@ -335,6 +343,8 @@ public final class SwitchNode {
         s.underLoad = hub.isUnderLoad
         s.batching = hub.io.batching
         s.macMoves = fabric.moves
+        s.store = store
+        s.joins = joins?.counters
         return s
     }
 }

@@ -16,7 +16,7 @@ struct Lanyard: ParsableCommand {
             SwitchCommand.self, PortCommand.self, TunnelCommand.self, ServerCommand.self, ClientCommand.self,
             StatusCommand.self, ReloadCommand.self, CheckCommand.self,
             WireGuardCommand.self, UpCommand.self, DownCommand.self,
-            GenKeyCommand.self, PubKeyCommand.self, GenPSKCommand.self,
+            MemberCommand.self, GenKeyCommand.self, PubKeyCommand.self, GenPSKCommand.self,
         ])
 
     /// Started under the name `lanyard-wireguard` (a symlink, as wg-quick's

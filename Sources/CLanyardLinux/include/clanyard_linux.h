@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
 
 /// Opens /dev/net/tun and attaches it to interface `name` (in/out: the kernel may pick the name).
 /// `tap` selects IFF_TAP (Ethernet frames) instead of IFF_TUN (IP packets); IFF_NO_PI always.

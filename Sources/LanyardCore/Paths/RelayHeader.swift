@@ -24,6 +24,13 @@ public enum RelayHeader {
         bytes.count >= 4 && bytes[0] == type && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0
     }
 
+    /// Whether `bytes` starts like one of Lanyard's own datagrams (not WireGuard's): the relay
+    /// (0x10), a join request (0x11) or reply (0x12), each followed by three zero bytes.
+    @inline(__always)
+    public static func isLanyardDatagram(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count >= 4 && bytes[0] >= type && bytes[0] <= type + 2 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0
+    }
+
     @inline(__always)
     public static func memberID(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian

@@ -73,7 +73,8 @@ struct ClientCommand: ParsableCommand {
             defer { network.undoAll() }
             let socket = try UDPSocket(toReach: endpoint)
             let control = try ControlServer(path: daemon.controlPath(default: "client-\(tun.name)"))
-            let metrics = try daemon.metricsListener()
+            let web = try daemon.httpFrontend(logger: logger)
+            defer { web?.stop() }
             let name = daemon.name ?? tun.name
             let now = monotonicNanoseconds()
             let hub = HubConnection(
@@ -91,7 +92,7 @@ struct ClientCommand: ParsableCommand {
                 signals: signals, control: control, logger: logger,
                 tick: { try node.tick(now: $0) },
                 reload: { reloadConfiguration(ClientCommand.self, logger: logger) },
-                metrics: metrics,
+                requests: web?.requests,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
                 status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })

@@ -3,6 +3,7 @@ import Foundation
 import LanyardCore
 import LanyardLinux
 import LanyardNode
+import LanyardWireGuard
 
 /// `lanyard port`: joins this host to a switch through a TAP device.
 struct PortCommand: ParsableCommand {
@@ -10,7 +11,16 @@ struct PortCommand: ParsableCommand {
         commandName: "port",
         abstract: "Connect a TAP interface on this host to a Lanyard switch.")
 
-    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT). Required.")
+    @Option(help: "A join token from `lanyard member invite`: the port makes its own key, joins, and keeps both in --state-directory (a restart does not join again). Replaces --switch, --switch-key and --private-key.")
+    var join: String?
+
+    @Option(help: "Where a port that joined with a token keeps its key and membership (default: /var/lib/lanyard/port-NAME, NAME its --name or 'port').")
+    var stateDirectory: String?
+
+    @Option(help: "Seconds --join waits for an answer, and for an operator's approval when the invite needs one.")
+    var joinWait: Double = 60
+
+    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT). Required without --join.")
     var `switch`: String?
 
     @Option(help: "The switch's public key. Required.")
@@ -40,6 +50,10 @@ struct PortCommand: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
+        if join != nil, self.switch != nil || switchKey != nil || privateKey != nil {
+            throw ValidationError("--join brings the switch's address and key, and makes this port's key: leave out --switch, --switch-key and --private-key")
+        }
+        guard joinWait > 0, joinWait <= 86400 else { throw ValidationError("--join-wait must be between 1 and 86400 seconds") }
         guard (576...9000).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 9000") }
         if mac != "stable", mac != "random" {
             guard let m = MACAddress(mac), !m.isMulticast, !m.isZero else {
@@ -53,6 +67,10 @@ struct PortCommand: ParsableCommand {
 
     /// Checks keys and the switch's address without starting anything (`lanyard check`).
     func check() throws -> String {
+        if let join {
+            do { _ = try JoinToken(parsing: join) } catch { throw CommandFailure("--join: \(error)") }
+            return "port joining with a token; state in \(joinFolder)"
+        }
         let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
         _ = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
         _ = try presharedKey.map(KeyFiles.presharedKey(at:))
@@ -61,12 +79,28 @@ struct PortCommand: ParsableCommand {
         return "port of switch \(hub), public key \(key.publicKey.base64)"
     }
 
+    /// Where a port that joins with a token keeps its key and membership.
+    var joinFolder: String { stateDirectory ?? "/var/lib/lanyard/port-\(daemon.name ?? "port")" }
+
+    static func hostname() -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        let name = String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+        return name.split(separator: ".").first.map { String($0.prefix(63)) } ?? ""
+    }
+
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.port")
-        let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
-        let peer = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
+        let key: PrivateKey, peer: PublicKey, hubAddress: String
+        if let join {
+            let joined = try Joiner(folder: joinFolder, logger: logger).join(join, hostname: daemon.name ?? Self.hostname(), maxWait: joinWait)
+            (key, peer, hubAddress) = (joined.key, joined.switchKey, joined.endpoints[0])
+        } else {
+            key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+            peer = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
+            hubAddress = try required(self.switch, "switch")
+        }
         let psk = try presharedKey.map(KeyFiles.presharedKey(at:))
-        let hubAddress = try required(self.switch, "switch")
         try runDaemon {
             try requireNetworkAdmin("creating a TAP device")
             let endpoint = try SocketAddress.resolve(hubAddress)
@@ -80,7 +114,8 @@ struct PortCommand: ParsableCommand {
             }
             let socket = try UDPSocket(toReach: endpoint)
             let control = try ControlServer(path: daemon.controlPath(default: "port-\(device.name)"))
-            let metrics = try daemon.metricsListener()
+            let web = try daemon.httpFrontend(logger: logger)
+            defer { web?.stop() }
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk)
             let name = daemon.name ?? device.name
             let io = BatchedSocket(socket)
@@ -100,7 +135,7 @@ struct PortCommand: ParsableCommand {
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
                 reload: { reloadConfiguration(PortCommand.self, logger: logger) },
-                metrics: metrics,
+                requests: web?.requests,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64, scope: StatusScope(request: $0))) })

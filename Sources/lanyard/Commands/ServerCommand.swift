@@ -139,7 +139,8 @@ struct ServerCommand: ParsableCommand {
                 logger.notice("NAT: client traffic leaves through \(out) (nftables table inet \(table))")
             }
             let control = try ControlServer(path: daemon.controlPath(default: "server-\(tun.name)"))
-            let metrics = try daemon.metricsListener()
+            let web = try daemon.httpFrontend(logger: logger)
+            defer { web?.stop() }
             let hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: clients), socket: socket, logger: logger)
             let node = ServerNode(settings: ServerSettings(name: daemon.name ?? tun.name, clientToClient: clientToClient,
                                                            keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout),
@@ -173,7 +174,7 @@ struct ServerCommand: ParsableCommand {
                         return node.apply(clients: clients, addresses: addresses, configs: configs)
                     }
                 },
-                metrics: metrics,
+                requests: web?.requests,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: .ports), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: StatusScope(request: $0))) })

@@ -3,6 +3,8 @@ import Foundation
 import LanyardCore
 import LanyardLinux
 import LanyardNode
+import LanyardStore
+import LanyardWireGuard
 
 /// `lanyard switch`: the encrypted virtual Ethernet switch.
 struct SwitchCommand: ParsableCommand {
@@ -17,6 +19,8 @@ struct SwitchCommand: ParsableCommand {
           PresharedKey = <optional, from lanyard genpsk>
           MACAddress = 02:00:00:00:00:01   # optional, repeatable: MACs only this port may use
 
+        Members live in a database by default (SQLite at /var/lib/lanyard/NAME.db, or PostgreSQL with --database postgres://...), managed with `lanyard member` (add, invite, remove ...) and the management API on /run/lanyard/NAME.api.sock; a ports file (--ports) still works instead, and `lanyard member import FILE` moves one into a database.
+
         Unicast between two ports goes end to end: direct when a path between them answers, otherwise sealed through this switch's relay, which cannot read it. SIGHUP (or `lanyard reload NAME`, or `systemctl reload`) re-reads the configuration and the ports file: new ports may join, removed ones are cut off, everyone else stays connected. `lanyard switch add-port` and `remove-port` change the ports file and a running switch in one step.
         """,
         subcommands: [SwitchAddPortCommand.self, SwitchRemovePortCommand.self])
@@ -27,8 +31,17 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "File with this switch's private key (from `lanyard genkey`), mode 600. Required.")
     var privateKey: String?
 
-    @Option(help: "File listing the authorized ports, mode 600 (it may hold preshared keys). Required.")
+    @Option(help: "File listing the authorized ports, mode 600 (it may hold preshared keys), instead of a member database.")
     var ports: String?
+
+    @Option(help: "The member database: an SQLite file, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (shared by switches). Default: /var/lib/lanyard/NAME.db, unless --ports is given.")
+    var database: String?
+
+    @Option(help: "This switch's public address, HOST:PORT, as members reach it; written into join tokens. Repeatable.")
+    var endpoint: [String] = []
+
+    @Option(help: "Also serve the management API on TCP at ADDRESS:PORT (each request needs an operator's bearer token: `lanyard member operator add`). It is always on /run/lanyard/NAME.api.sock, for root.")
+    var apiListen: String?
 
     @Option(help: "Seconds before an idle MAC address is forgotten.")
     var macAging: Double = 300
@@ -58,6 +71,15 @@ struct SwitchCommand: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
+        if ports != nil, database != nil {
+            throw ValidationError("give --ports or --database, not both (`lanyard member import FILE` moves a ports file into a database)")
+        }
+        if apiListen != nil, ports != nil {
+            throw ValidationError("--api-listen serves a member database's API: it does not go with --ports")
+        }
+        for e in endpoint where (try? SocketAddress.resolve(e)) == nil && !e.contains(":") {
+            throw ValidationError("--endpoint '\(e)' is not HOST:PORT")
+        }
         guard macAging > 0, maxMacsPerPort > 0, (maxMacs ?? 1) > 0, macMoveHold >= 0 else {
             throw ValidationError("--mac-aging, --max-macs-per-port and --max-macs must be positive")
         }
@@ -70,21 +92,25 @@ struct SwitchCommand: ParsableCommand {
     /// Checks the key and the ports file without starting anything (`lanyard check`).
     func check() throws -> String {
         let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
-        let list = try readPorts()
         _ = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
+        guard ports != nil else { return "switch with members in \(storeLocation), public key \(key.publicKey.base64)" }
+        let list = try readPorts()
         return "switch with \(list.count) ports, public key \(key.publicKey.base64)"
     }
 
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.switch")
         let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
-        let list = try readPorts()
+        let store: (any MemberStore)? = ports == nil ? try MemberStores.open(storeLocation, logger: logger) : nil
+        let first: MemberList? = try store.map { s in
+            do { return try s.current() } catch { throw CommandFailure("cannot read the members from \(s.location): \(error)") }
+        }
+        let list = try first.map { $0.active.map(AuthorizedPeer.init(member:)) } ?? readPorts()
         try runDaemon {
             let address = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
             let socket = try UDPSocket(bindTo: address)
             let signals = try SignalWatcher()
             let control = try ControlServer(path: daemon.controlPath(default: "switch"))
-            let metrics = try daemon.metricsListener()
             let settings = SwitchSettings(
                 name: daemon.name ?? "switch",
                 table: .init(agingTime: .seconds(macAging), maxMACsPerPort: maxMacsPerPort,
@@ -99,20 +125,37 @@ struct SwitchCommand: ParsableCommand {
             hub.useCryptoWorkers(workers)
             let node = SwitchNode(settings: settings, hub: hub, pins: pins, logger: logger)
             let shown = socket.localAddress.description
-            if list.isEmpty {
-                logger.notice("\(ports ?? "the ports file") lists no ports yet: add them while the switch runs with `lanyard switch add-port NAME PUBLIC-KEY`")
+            var sources: [EventLoop.Source] = [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }]
+            var running: RunningStore?
+            if let store, let first {
+                let r = try RunningStore(store: store, first: first, node: node, io: hub.io, key: key, endpoints: endpoint, logger: logger)
+                sources.append(r.source)
+                running = r
+            }
+            defer { running?.stop() }
+            let api = running.map {
+                (ManagementAPI.Parts(worker: $0.worker, network: settings.name, switchKey: key.publicKey, endpoints: endpoint),
+                 unixSocket: "\(ControlServer.directory)/\(settings.name).api.sock", tcp: apiListen)
+            }
+            let web = try daemon.httpFrontend(api: api, logger: logger)
+            defer { web?.stop() }
+            if list.isEmpty, let ports {
+                logger.notice("\(ports) lists no ports yet: add them while the switch runs with `lanyard switch add-port NAME PUBLIC-KEY`")
+            } else if list.isEmpty {
+                logger.notice("\(storeLocation) holds no members yet: `lanyard member invite NAME` makes a join token, `lanyard member add NAME KEY` adds one")
             }
             logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             let loop = EventLoop(
-                sources: [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }],
+                sources: sources,
                 signals: signals, control: control, logger: logger,
                 tick: { node.housekeeping(now: $0) },
                 reload: {
-                    reloadConfiguration(SwitchCommand.self, memberKey: "ports", logger: logger) { fresh in
+                    if let running { return running.reload() }
+                    return reloadConfiguration(SwitchCommand.self, memberKey: "ports", logger: logger) { fresh in
                         node.apply(try fresh.readPorts(), now: monotonicNanoseconds())
                     }
                 },
-                metrics: metrics,
+                requests: web?.requests,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: .ports), loop: $0, now: monotonicNanoseconds()) },
                 summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: StatusScope(request: $0))) })
@@ -120,6 +163,9 @@ struct SwitchCommand: ParsableCommand {
             node.sayGoodbye(now: monotonicNanoseconds())
         }
     }
+
+    /// Where the members live: --database, or the default SQLite file for this instance.
+    var storeLocation: String { database ?? MemberStores.defaultDatabase(instance: daemon.name ?? "switch") }
 
     /// Reads and checks the ports file. An empty one (or only comments) is a network with no
     /// members yet: start the switch first, then add ports live with `lanyard switch add-port`.

@@ -92,7 +92,8 @@ struct TunnelCommand: ParsableCommand {
             for r in route { try network.apply(["ip", "route", "add", r, "dev", device.name], undo: nil) }
             if forwarding { try network.enableForwarding() }
             let control = try ControlServer(path: daemon.controlPath(default: "tunnel-\(device.name)"))
-            let metrics = try daemon.metricsListener()
+            let web = try daemon.httpFrontend(logger: logger)
+            defer { web?.stop() }
             let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk,
                                      persistentKeepalive: persistentKeepalive > 0 ? persistentKeepalive : nil)
             let workers = CryptoWorkers(threads: threads ?? CryptoWorkers.defaultThreads)
@@ -107,7 +108,7 @@ struct TunnelCommand: ParsableCommand {
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
-                metrics: metrics,
+                requests: web?.requests,
                 metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
                 status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             _ = try loop.run()

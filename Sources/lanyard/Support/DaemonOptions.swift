@@ -64,14 +64,11 @@ struct DaemonOptions: ParsableArguments {
         "\(ControlServer.directory)/\(name ?? fallback).sock"
     }
 
-    /// The metrics listener, if `--metrics` asks for one.
-    func metricsListener() throws -> MetricsListener? {
-        guard let metrics else { return nil }
-        let address: SocketAddress
-        do { address = try SocketAddress.resolve(metrics, passive: true) } catch {
-            throw CommandFailure("--metrics '\(metrics)' is not an address to listen on: give ADDRESS:PORT, e.g. 127.0.0.1:9586 or [::1]:9586")
-        }
-        return try MetricsListener(address: address)
+    /// The HTTP server for `--metrics` (and a switch's management API), on threads of its own;
+    /// nil when neither is wanted.
+    func httpFrontend(api: (ManagementAPI.Parts, unixSocket: String, tcp: String?)? = nil, logger: Logger) throws -> HTTPFrontend? {
+        guard metrics != nil || api != nil else { return nil }
+        return try HTTPFrontend(metrics: metrics, api: api, logger: logger)
     }
 }
 
