@@ -110,11 +110,12 @@ stop() {
 
 cleanup() {
     for name in "${!PIDS[@]}"; do stop "$name"; done
+    [ -z "${PGDIR:-}" ] || stop_postgres
     for n in "${NAMESPACES[@]}"; do
         ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
         ip netns del "$(ns "$n")" 2>/dev/null
     done
-    rm -f /run/lanyard/"${PFX}"-*.sock   # control sockets of daemons that were SIGKILLed
+    rm -f /run/lanyard/"${PFX}"-*.sock   # control and API sockets of daemons that were SIGKILLed
     rm -rf "$WORK"
 }
 
@@ -142,4 +143,36 @@ summary() {
     if [ "$FAILED" -gt 0 ]; then printf 'failed: %s\n' "${FAILED_NAMES[@]}"; fi
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
+}
+
+# start_postgres NS ADDRESS: a PostgreSQL server of its own for this test (Debian's package, a
+# cluster in a folder under $WORK), listening only on ADDRESS inside namespace NS and on a Unix
+# socket in that folder; sets PGURL (for lanyard) and PGDIR. stop_postgres (also run by
+# cleanup) stops it; the folder goes with $WORK.
+PGDIR=""
+start_postgres() {
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -x "$bin/initdb" ] || { echo "PostgreSQL is not installed (scripts/setup.sh installs it)"; return 1; }
+    PGNS=$1; PGADDR=$2; PGBIN=$bin
+    PGDIR="$WORK/pg"; mkdir -p "$PGDIR"; chmod 755 "$WORK" "$PGDIR"; chown postgres "$PGDIR"
+    local pw; pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    echo "$pw" >"$PGDIR/pw"; chown postgres "$PGDIR/pw"
+    runuser -u postgres -- "$bin/initdb" -D "$PGDIR/data" -A scram-sha-256 --pwfile="$PGDIR/pw" -U lanyard >"$PGDIR/initdb.log" 2>&1 \
+        || { cat "$PGDIR/initdb.log"; return 1; }
+    echo "host all all 192.0.2.0/24 scram-sha-256" >>"$PGDIR/data/pg_hba.conf"
+    pg_ctl_in start || return 1
+    PGURL="postgres://lanyard:$pw@$PGADDR:5432/postgres?sslmode=disable"
+    PGPASSWORD=$pw
+    export PGPASSWORD
+}
+pg_ctl_in() {
+    case $1 in
+        start) inns "$PGNS" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -t 20 \
+                   -o "-k $PGDIR -c listen_addresses=$PGADDR -c port=5432" start >/dev/null ;;
+        stop) inns "$PGNS" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w -t 20 stop >/dev/null ;;
+    esac
+}
+stop_postgres() {
+    [ -n "$PGDIR" ] && [ -d "$PGDIR/data" ] || return 0
+    pg_ctl_in stop 2>/dev/null || { pkill -KILL -f "postgres -D $PGDIR/data" 2>/dev/null; true; }
 }

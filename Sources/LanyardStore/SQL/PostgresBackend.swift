@@ -26,6 +26,13 @@ final class PostgresBackend: SQLBackend, @unchecked Sendable {
         self.logger = logger
     }
 
+    /// Closes the connection and waits for it (PostgresNIO requires a connection closed before
+    /// it is released). Runs on the thread that lets go of the store, never an event loop's.
+    deinit {
+        listener?.cancel()
+        try? connection?.close().wait()
+    }
+
     /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?host=/socket/folder&sslmode=disable|prefer|require]
     /// (libpq's form; a password may also come from PGPASSWORD).
     static func parse(_ url: String) throws(StoreError) -> (PostgresConnection.Configuration, String) {

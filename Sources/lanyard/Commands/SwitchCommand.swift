@@ -93,7 +93,7 @@ struct SwitchCommand: ParsableCommand {
     func check() throws -> String {
         let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
         _ = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
-        guard ports != nil else { return "switch with members in \(storeLocation), public key \(key.publicKey.base64)" }
+        guard ports != nil else { return "switch with members in \(MemberStores.shown(storeLocation)), public key \(key.publicKey.base64)" }
         let list = try readPorts()
         return "switch with \(list.count) ports, public key \(key.publicKey.base64)"
     }
@@ -101,6 +101,11 @@ struct SwitchCommand: ParsableCommand {
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.switch")
         let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
+        // Signals are blocked (and read from a signalfd) before any thread starts: PostgresNIO's
+        // threads, started when the store opens, would otherwise take SIGTERM and end the process
+        // at once, leaving its sockets behind.
+        let signals: SignalWatcher
+        do { signals = try SignalWatcher() } catch { throw CommandFailure("\(error)") }
         let store: (any MemberStore)? = ports == nil ? try MemberStores.open(storeLocation, logger: logger) : nil
         let first: MemberList? = try store.map { s in
             do { return try s.current() } catch { throw CommandFailure("cannot read the members from \(s.location): \(error)") }
@@ -109,7 +114,6 @@ struct SwitchCommand: ParsableCommand {
         try runDaemon {
             let address = try SocketAddress.resolve(listen, defaultHost: "::", passive: true)
             let socket = try UDPSocket(bindTo: address)
-            let signals = try SignalWatcher()
             let control = try ControlServer(path: daemon.controlPath(default: "switch"))
             let settings = SwitchSettings(
                 name: daemon.name ?? "switch",
@@ -142,7 +146,7 @@ struct SwitchCommand: ParsableCommand {
             if list.isEmpty, let ports {
                 logger.notice("\(ports) lists no ports yet: add them while the switch runs with `lanyard switch add-port NAME PUBLIC-KEY`")
             } else if list.isEmpty {
-                logger.notice("\(storeLocation) holds no members yet: `lanyard member invite NAME` makes a join token, `lanyard member add NAME KEY` adds one")
+                logger.notice("\(store?.location ?? storeLocation) holds no members yet: `lanyard member invite NAME` makes a join token, `lanyard member add NAME KEY` adds one")
             }
             logger.notice("switch \(settings.name) listening on \(shown) for \(list.count) ports; public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             let loop = EventLoop(

@@ -101,6 +101,13 @@ enum MemberStores {
     /// The SQLite file a daemon named `instance` uses when no database is given.
     static func defaultDatabase(instance: String) -> String { "/var/lib/lanyard/\(instance).db" }
 
+    /// `location` without a password it may hold (for messages and logs).
+    static func shown(_ location: String) -> String {
+        guard let scheme = location.range(of: "://"), let at = location.range(of: "@"), scheme.upperBound < at.lowerBound,
+              let colon = location[scheme.upperBound..<at.lowerBound].firstIndex(of: ":") else { return location }
+        return String(location[..<colon]) + ":***" + String(location[at.lowerBound...])
+    }
+
     /// A postgres:// URL, or an SQLite file (its folder made, mode 700, if missing).
     static func open(_ location: String, logger: Logger) throws -> any MemberStore {
         do {
@@ -114,7 +121,7 @@ enum MemberStores {
             }
             return try SQLMemberStore.sqlite(path: path)
         } catch {
-            throw CommandFailure("cannot open the member database \(location): \(error)")
+            throw CommandFailure("cannot open the member database \(shown(location)): \(error)")
         }
     }
 }
