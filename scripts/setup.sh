@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=(iproute2 iperf3 iputils-ping tcpdump nftables conntrack wireguard-go wireguard-tools libssl-dev procps python3 kmod
-      curl systemd-container debootstrap dpkg-dev binutils)
+      curl systemd-container debootstrap dpkg-dev binutils libsqlite3-dev postgresql)
 # Installed without their Recommends: systemd-container's (libnss-mymachines) would edit the host's
 # nsswitch.conf. tests/e2e/systemd.sh boots a systemd in containers made with these two.
 bare=" systemd-container debootstrap "
@@ -20,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ ${#norec[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${norec[@]}" >/dev/null
 fi
 [ -e /dev/net/tun ] || modprobe tun 2>/dev/null || true
+# The management API is fuzzed from its OpenAPI document (tests/e2e/api.sh).
+python3 -c "import schemathesis" 2>/dev/null || { echo "== installing schemathesis (PyPI)"; pip install -q --root-user-action=ignore schemathesis >/dev/null; }
 config=${1:-debug}
 echo "== building ($config)"
 swift build -c "$config" -j "$(nproc)" 2>&1 | grep -E "error|warning: |Compiling lanyard|Build complete" || true

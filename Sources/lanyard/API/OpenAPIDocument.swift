@@ -1,5 +1,5 @@
-/// The management API's OpenAPI document (docs/openapi.yaml; tests/e2e/api.sh checks the two are the same),
-/// served at /openapi.yaml.
+/// The management API's OpenAPI document, served at /openapi.yaml. Generated from
+/// docs/openapi.yaml by scripts/gen-openapi.py: edit that file, then run the script.
 enum OpenAPIDocument {
     static let yaml = #"""
 openapi: 3.0.3
@@ -242,5 +242,6 @@ paths:
       responses:
         "200": {description: OK, content: {text/plain: {schema: {type: string}}}}
         "401": {$ref: "#/components/responses/Error"}
+
 """#
 }
