@@ -125,6 +125,8 @@ public struct SwitchFabric: Sendable {
 
     /// Reserves a MAC for one port.
     public mutating func pin(_ mac: MACAddress, to port: PortID) { table.pin(mac, to: port) }
+    /// Releases every MAC pinned to `port` (its new pins follow).
+    public mutating func unpinAll(of port: PortID) { table.unpinAll(of: port) }
 
     /// Ages the table.
     @discardableResult

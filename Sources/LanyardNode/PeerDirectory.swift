@@ -25,6 +25,9 @@ public protocol PeerDirectory: AnyObject {
     func add(_ peer: AuthorizedPeer) -> PortID
     /// Removes a peer (live): its sessions end at once and its key is refused from now on.
     func remove(_ id: PortID)
+    /// Replaces a current peer's entry by one with the same keys (a new name, pins or
+    /// addresses): its sessions go on.
+    func relabel(_ id: PortID, as peer: AuthorizedPeer)
     /// The id of the current peer with this key.
     func id(of key: PublicKey) -> PortID?
     /// The link to a peer.

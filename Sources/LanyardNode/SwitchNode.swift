@@ -256,8 +256,18 @@ public final class SwitchNode {
     /// Returns (added, removed).
     @discardableResult
     public func apply(_ list: [AuthorizedPeer], now: Nanoseconds) -> (added: Int, removed: Int) {
-        let diff = hub.membershipDiff(to: list) { current, wanted in
-            wanted.presharedKey == current.presharedKey && wanted.macs == current.macs && wanted.name == current.name
+        // Only a new preshared key ends a member's sessions; a new name or new pins are applied
+        // in place (ports learn the pins again through their vouch requests).
+        let diff = hub.membershipDiff(to: list) { current, wanted in wanted.presharedKey == current.presharedKey }
+        for (slot, position) in diff.kept {
+            let current = hub.directory.peers[slot], wanted = list[position]
+            guard wanted.name != current.name || wanted.macs != current.macs else { continue }
+            if wanted.macs != current.macs {
+                fabric.unpinAll(of: PortID(slot))
+                for mac in wanted.macs { fabric.pin(mac, to: PortID(slot)) }
+            }
+            hub.directory.relabel(PortID(slot), as: wanted)
+            logger.notice("port \(current.name) changed\(wanted.name != current.name ? ": now named \(wanted.name)" : ""); its sessions go on")
         }
         for i in diff.removed {
             let current = hub.directory.peers[i]

@@ -150,6 +150,11 @@ public final class WireGuardPeerDirectory: PeerDirectory {
         return id
     }
 
+    public func relabel(_ id: PortID, as peer: AuthorizedPeer) {
+        precondition(peers[Int(id)].publicKey == peer.publicKey && peers[Int(id)].presharedKey == peer.presharedKey)
+        peers[Int(id)] = peer
+    }
+
     public func remove(_ id: PortID) {
         guard isMember(id) else { return }
         let i = Int(id)

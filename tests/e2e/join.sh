@@ -165,6 +165,8 @@ api_bad_input() {
     done
     # A MAC pinned to two members.
     m pin a 02:00:5e:00:53:0a 2>/dev/null
+    # A new pin is applied in place: a's sessions go on.
+    inns a ping -c 2 -i 0.3 -W 1 198.51.100.13 >/dev/null || { echo "  a lost its session when a MAC was pinned to it"; ok=0; }
     [ "$(c -X PATCH -d '{"macs":["02:00:5e:00:53:0a"]}' http://lanyard/v1/members/c)" = 409 ] || { echo "  MAC pinned twice accepted"; ok=0; }
     [ "$(c -X POST -H 'Content-Type: application/json' --data-binary @<(head -c 100000 /dev/zero | tr '\0' ' ') http://lanyard/v1/members)" = 413 ] || { echo "  oversized body not 413"; ok=0; }
     v1=$(curl -s --unix-socket "$API" http://lanyard/v1/members | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
@@ -185,6 +187,56 @@ api_tcp_tokens() {
     [ "$code1" = 401 ] && [ "$code2" = 401 ] && [ "$code3" = 200 ] && [ "$code4" = 401 ]
 }
 check "the API on TCP needs an operator's bearer token, and a removed operator's token stops working" api_tcp_tokens
+
+store_state() {
+    "$LANYARD" status --socket "/run/lanyard/$SW.sock" --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["store"]; print(s["reachable"], s["appliedVersion"])'
+}
+metric() { curl -s --unix-socket "$API" http://lanyard/metrics | awk -v m="$1" '$1==m{print $2}'; }
+
+# PostgreSQL stopped under the running switch: it keeps forwarding with the members it has and
+# says so; a change refused meanwhile is refused clearly; once the database is back, a member
+# added there is let in.
+db_outage() {
+    keypair d
+    local t; t=$SECONDS
+    wait_until 40 inns a ping -c 1 -W 1 198.51.100.13 >/dev/null || return 1
+    echo "measured: a (its pins changed by the previous check) reaches c again after $((SECONDS - t)) s"
+    pg_ctl_in stop || return 1
+    wait_until 10 bash -c "[ \"\$('$LANYARD' status --socket /run/lanyard/$SW.sock --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"store\"][\"reachable\"])')\" = False ]" || return 1
+    local during code metric_down
+    during=$(inns a ping -c 10 -i 0.2 -W 1 198.51.100.13 | grep -c 'bytes from')
+    code=$(curl -s -o "$WORK/outage.out" -w '%{http_code}' --unix-socket "$API" -X POST -d "{\"name\":\"d\",\"publicKey\":\"$(cat "$WORK/d.pub")\"}" http://lanyard/v1/members)
+    metric_down=$(metric lanyard_store_reachable)
+    pg_ctl_in start || return 1
+    local t0=$SECONDS
+    wait_until 20 bash -c "'$LANYARD' member add d '$(cat "$WORK/d.pub")' --name '$SW'" || return 1
+    start port-d j "$LANYARD" port --switch 192.0.2.1:51820 --switch-key "$(cat "$WORK/sw.pub")" --private-key "$WORK/d.key" \
+        --tap tapd --name "${PFX}-d" --address 198.51.100.15/24
+    wait_until 20 inns j ping -c 1 -W 1 198.51.100.13 >/dev/null || return 1
+    echo "database down: a -> c $during of 10 answered; adding a member -> $code ($(cut -c1-80 "$WORK/outage.out")); lanyard_store_reachable $metric_down; back: a member added joined $((SECONDS - t0)) s later; store $(store_state)"
+    [ "$during" -ge 9 ] && [ "$code" = 503 ] && [ "${metric_down%.*}" = 0 ] && [ "$(metric lanyard_store_reachable | cut -d. -f1)" = 1 ]
+}
+[ "$STORE" = postgres ] && check "PostgreSQL stopped: traffic continues, changes are refused with 503, and a member added once it is back joins" db_outage
+
+# SQLite locked by another writer: a change waits (up to 5 s), then is refused with 503; the
+# switch forwards meanwhile.
+sqlite_locked() {
+    keypair d
+    local t; t=$SECONDS
+    wait_until 40 inns a ping -c 1 -W 1 198.51.100.13 >/dev/null || return 1
+    echo "measured: a (its pins changed by the previous check) reaches c again after $((SECONDS - t)) s"
+    python3 -c "import sqlite3,time; c=sqlite3.connect('$DB', isolation_level=None); c.execute('BEGIN EXCLUSIVE'); time.sleep(8)" & local h=$!
+    sleep 0.5
+    local code during
+    inns a ping -c 20 -i 0.3 -W 1 198.51.100.13 >"$WORK/locked.ping" & local p=$!
+    code=$(curl -s -o "$WORK/locked.out" -w '%{http_code}' --unix-socket "$API" -X POST -d "{\"name\":\"d\",\"publicKey\":\"$(cat "$WORK/d.pub")\"}" http://lanyard/v1/members)
+    wait $p; wait $h
+    during=$(grep -c 'bytes from' "$WORK/locked.ping")
+    local after; after=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$API" -X POST -d "{\"name\":\"d\",\"publicKey\":\"$(cat "$WORK/d.pub")\"}" http://lanyard/v1/members)
+    echo "database locked: adding a member -> $code ($(cut -c1-90 "$WORK/locked.out")); a -> c $during of 20 answered; after the lock -> $after"
+    [ "$code" = 503 ] && grep -q locked "$WORK/locked.out" && [ "$during" -ge 19 ] && [ "$after" = 201 ]
+}
+[ "$STORE" = sqlite ] && check "SQLite locked by another writer: a change is refused with 503 after 5 s, traffic continues" sqlite_locked
 
 clean_exit() {
     local pid=${PIDS[switch]}
