@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // The management API (and /metrics): an HTTP server on threads of its own.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // TLS for the API on TCP (already built for PostgresNIO's TLS).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Linux system calls Swift cannot reach directly (ioctl request macros, mmsghdr, signalfd).
@@ -59,6 +61,9 @@ let package = Package(
         .executableTarget(name: "lanyard", dependencies: [
             "LanyardNode", "LanyardCore", "LanyardWireGuard", "LanyardLinux", "LanyardStore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "TOMLKit", package: "TOMLKit"),

@@ -59,6 +59,26 @@ PY
 }
 check "schemathesis from the OpenAPI document: no 5xx, answers as documented, refused requests change nothing" fuzz
 
+tls_api() {
+    # A second switch (another instance) with the API on TCP over TLS: a self-signed certificate
+    # for its documentation address.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=192.0.2.1" \
+        -addext "subjectAltName=IP:192.0.2.1" -keyout "$WORK/api.key" -out "$WORK/api.crt" 2>/dev/null || return 1
+    keypair sw2
+    start switch2 sw "$LANYARD" switch --listen 51821 --private-key "$WORK/sw2.key" --database "$WORK/other.db" \
+        --name "${PFX}-sw2" --api-listen 192.0.2.1:8444 --api-certificate "$WORK/api.crt" --api-key "$WORK/api.key"
+    wait_until 15 test -S "/run/lanyard/${PFX}-sw2.api.sock" || return 1
+    local t2; t2=$("$LANYARD" member operator add ops --database "$WORK/other.db" 2>/dev/null)
+    local tls plain bad
+    tls=$(inns f curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/api.crt" -H "Authorization: Bearer $t2" https://192.0.2.1:8444/v1/network)
+    plain=$(inns f curl -s -o /dev/null -w '%{http_code}' -m 3 -H "Authorization: Bearer $t2" http://192.0.2.1:8444/v1/network)
+    bad=$(inns f curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/api.crt" -H "Authorization: Bearer $TOKEN" https://192.0.2.1:8444/v1/network)
+    echo "token: TLS with the operator's token $tls; plain HTTP to the TLS port $plain; another switch's operator token $bad"
+    stop switch2
+    [ "$tls" = 200 ] && [ "$plain" != 200 ] && [ "$bad" = 401 ]
+}
+check "the API on TCP over TLS with --api-certificate; tokens are per switch database" tls_api
+
 still_forwards() {
     # The fuzzer may have removed or changed a and b: put them back as they were, then ping.
     for n in a b; do

@@ -1,11 +1,14 @@
 import Dispatch
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import LanyardLinux
 import LanyardNode
 import LanyardStore
 import LanyardWireGuard
 import Logging
+import NIOSSL
 import Synchronization
 
 /// A daemon's HTTP side, on Hummingbird's own threads: `/metrics` (on `--metrics`), and for a
@@ -19,7 +22,7 @@ final class HTTPFrontend: Sendable {
     private let socketPath: String?
 
     /// Starts the servers; throws (a clear message) if one cannot listen.
-    init(metrics: String?, api: (ManagementAPI.Parts, unixSocket: String, tcp: String?)?, logger: Logger) throws {
+    init(metrics: String?, api: (ManagementAPI.Parts, unixSocket: String, tcp: String?)?, tls: TLSConfiguration? = nil, logger: Logger) throws {
         requests = try LoopInbox<LoopRequest>()
         socketPath = api?.unixSocket
         let asker = LoopAsker(inbox: requests)
@@ -43,7 +46,7 @@ final class HTTPFrontend: Sendable {
                 Self.addMetrics(to: remote, asker)
                 Self.addDocument(to: remote)
                 routes.addRoutes(to: remote)
-                try start(remote, at: try Self.tcpAddress(tcp, option: "--api-listen"), shown: tcp, logger: logger)
+                try start(remote, at: try Self.tcpAddress(tcp, option: "--api-listen"), shown: tcp, tls: tls, logger: logger)
             }
         }
     }
@@ -71,12 +74,17 @@ final class HTTPFrontend: Sendable {
     }
 
     /// Runs one server in a task of its own; waits (at most 10 s) until it listens or failed.
-    private func start(_ router: Router<BasicRequestContext>, at address: BindAddress, shown: String, logger: Logger) throws {
+    private func start(_ router: Router<BasicRequestContext>, at address: BindAddress, shown: String,
+                       tls: TLSConfiguration? = nil, logger: Logger) throws {
         let outcome = Mutex<String?>(nil)
         let settled = DispatchSemaphore(value: 0)
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)   // no line per request
-        let app = Application(router: router, configuration: .init(address: address, serverName: nil),
+        let server: HTTPServerBuilder
+        do { server = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1() } catch {
+            throw CommandFailure("cannot set up TLS for \(shown): \(error)")
+        }
+        let app = Application(router: router, server: server, configuration: .init(address: address, serverName: nil),
                               onServerRunning: { _ in settled.signal() }, logger: quiet)
         let task = Task {
             do { try await app.run() } catch {
@@ -107,6 +115,19 @@ final class HTTPFrontend: Sendable {
             throw CommandFailure("\(path) is in use by another running daemon: give this one another --name")
         }
         unlink(path)
+    }
+}
+
+extension HTTPFrontend {
+    /// The API's TLS from a PEM certificate chain and its private key (mode 600).
+    static func tls(certificate: String, key: String) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+        } catch {
+            throw CommandFailure("cannot read the API's certificate \(certificate) or key \(key): \(error) (PEM files expected)")
+        }
     }
 }
 

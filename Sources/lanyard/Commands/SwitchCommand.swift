@@ -43,6 +43,12 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "Also serve the management API on TCP at ADDRESS:PORT (each request needs an operator's bearer token: `lanyard member operator add`). It is always on /run/lanyard/NAME.api.sock, for root.")
     var apiListen: String?
 
+    @Option(help: "The API's TLS certificate (PEM, the chain) for --api-listen; without it the API on TCP is plain HTTP (keep it on a trusted network or behind a proxy).")
+    var apiCertificate: String?
+
+    @Option(help: "The private key (PEM, mode 600) of --api-certificate.")
+    var apiKey: String?
+
     @Option(help: "Seconds before an idle MAC address is forgotten.")
     var macAging: Double = 300
 
@@ -74,6 +80,8 @@ struct SwitchCommand: ParsableCommand {
         if ports != nil, database != nil {
             throw ValidationError("give --ports or --database, not both (`lanyard member import FILE` moves a ports file into a database)")
         }
+        if (apiCertificate == nil) != (apiKey == nil) { throw ValidationError("--api-certificate and --api-key go together") }
+        if apiCertificate != nil, apiListen == nil { throw ValidationError("--api-certificate is for the API on TCP: add --api-listen ADDRESS:PORT") }
         if apiListen != nil, ports != nil {
             throw ValidationError("--api-listen serves a member database's API: it does not go with --ports")
         }
@@ -141,7 +149,8 @@ struct SwitchCommand: ParsableCommand {
                 (ManagementAPI.Parts(worker: $0.worker, network: settings.name, switchKey: key.publicKey, endpoints: endpoint),
                  unixSocket: "\(ControlServer.directory)/\(settings.name).api.sock", tcp: apiListen)
             }
-            let web = try daemon.httpFrontend(api: api, logger: logger)
+            let tls = try apiCertificate.map { try HTTPFrontend.tls(certificate: $0, key: try required(apiKey, "api-key")) }
+            let web = try daemon.httpFrontend(api: api, tls: tls, logger: logger)
             defer { web?.stop() }
             if list.isEmpty, let ports {
                 logger.notice("\(ports) lists no ports yet: add them while the switch runs with `lanyard switch add-port NAME PUBLIC-KEY`")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanyardLinux
 import Logging
+import NIOSSL
 
 /// Options every long-running subcommand takes.
 struct DaemonOptions: ParsableArguments {
@@ -66,9 +67,10 @@ struct DaemonOptions: ParsableArguments {
 
     /// The HTTP server for `--metrics` (and a switch's management API), on threads of its own;
     /// nil when neither is wanted.
-    func httpFrontend(api: (ManagementAPI.Parts, unixSocket: String, tcp: String?)? = nil, logger: Logger) throws -> HTTPFrontend? {
+    func httpFrontend(api: (ManagementAPI.Parts, unixSocket: String, tcp: String?)? = nil, tls: TLSConfiguration? = nil,
+                      logger: Logger) throws -> HTTPFrontend? {
         guard metrics != nil || api != nil else { return nil }
-        return try HTTPFrontend(metrics: metrics, api: api, logger: logger)
+        return try HTTPFrontend(metrics: metrics, api: api, tls: tls, logger: logger)
     }
 }
 
