@@ -7,7 +7,7 @@
 # inputs run and the coverage reached, then "N passed, N failed".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ALL="lanyard-message relay-header uapi config handshake ethernet offload"
+ALL="lanyard-message relay-header uapi config handshake ethernet offload join"
 limit=(-max_total_time=10)
 while [ $# -gt 0 ]; do
     case $1 in

@@ -29,6 +29,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "handshake": handshake(bytes)
     case "ethernet": ethernet(bytes)
     case "offload": offload(bytes)
+    case "join": join(bytes)
     default: fatalError("unknown LANYARD_FUZZ_TARGET \(target)")
     }
     return 0
@@ -91,6 +92,20 @@ func handshake(_ bytes: UnsafeRawBufferPointer) {
     var copy = Array(bytes) // transport data is decrypted in place: give it a buffer it may write
     copy.withUnsafeMutableBytes { d in
         _ = peer.decapsulate(datagram: UnsafeRawBufferPointer(d), into: scratch, now: now, source: [0, 1, 192, 0, 2, 1])
+    }
+}
+
+/// Join datagrams as the switch and a joiner read them, and join tokens as `port --join` reads
+/// them: refusals are typed errors; a request that opens names a valid key.
+func join(_ bytes: UnsafeRawBufferPointer) {
+    let array = Array(bytes)
+    if let request = try? JoinExchange.openRequest(array, switchKey: responderKey) {
+        precondition(request.inviteID.count == 8 && request.secret.count == 16)
+    }
+    _ = try? JoinExchange.openReply(array, joiner: initiatorKey, switchKey: responderKey.publicKey)
+    _ = JoinExchange.isJoinRequest(bytes)
+    if let token = try? JoinToken(parsing: String(decoding: bytes, as: UTF8.self)) {
+        precondition(!token.endpoints.isEmpty && (try? JoinToken(parsing: token.text)) == token)
     }
 }
 
