@@ -15,6 +15,8 @@ public protocol MemberStore: AnyObject, Sendable {
     func version() throws(StoreError) -> Int64
 
     func add(_ member: Member) throws(StoreError)
+    /// Adds all or none (one transaction where the store has them).
+    func add(all members: [Member]) throws(StoreError)
     /// Changes the member named `name` and returns it as it is now.
     @discardableResult
     func update(_ name: String, _ change: MemberChange) throws(StoreError) -> Member
@@ -50,6 +52,9 @@ extension MemberStore {
 
 /// A store that cannot tell of other writers' changes (a ports file, SQLite) is only polled.
 extension MemberStore {
+    /// One by one, where the store has no transactions of its own (a ports file, the API).
+    public func add(all members: [Member]) throws(StoreError) { for m in members { try add(m) } }
+
     public func watch(_ changed: @escaping @Sendable () -> Void) {}
     public func stopWatching() {}
 }

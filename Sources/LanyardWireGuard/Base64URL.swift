@@ -1,55 +1,32 @@
 /// Base64url without padding (RFC 4648 §5), for join tokens: safe in shells, URLs and file names.
+/// The standard alphabet's coder (`KeyBase64`) with two characters swapped and no padding.
 enum Base64URL {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
     static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var i = 0
-        while i < bytes.count {
-            let b0 = bytes[i]
-            let b1 = i + 1 < bytes.count ? bytes[i + 1] : 0
-            let b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            if i + 1 < bytes.count { out.append(alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]) }
-            if i + 2 < bytes.count { out.append(alphabet[Int(b2 & 0x3F)]) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
+        String(decoding: KeyBase64.encode(bytes).utf8.compactMap { c -> UInt8? in
+            switch c {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: c
+            }
+        }, as: UTF8.self)
     }
 
     /// Decodes canonical unpadded base64url; nil on any other character, on padding, on an
     /// impossible length, or when the unused low bits of the last character are not zero.
     static func decode<S: Collection>(_ chars: S) -> [UInt8]? where S.Element == UInt8 {
         guard chars.count % 4 != 1 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(chars.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
+        var standard = [UInt8]()
+        standard.reserveCapacity(chars.count + 3)
         for c in chars {
-            guard let v = value(of: c) else { return nil }
-            accumulator = accumulator << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+            switch c {
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): return nil
+            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+"))
+            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/"))
+            default: standard.append(c)
             }
         }
-        // Leftover bits (2 or 4) must be zero, otherwise the encoding is not canonical.
-        guard accumulator == 0 else { return nil }
-        return out
-    }
-
-    private static func value(of c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return c - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): return c - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "-"): return 62
-        case UInt8(ascii: "_"): return 63
-        default: return nil
-        }
+        while standard.count % 4 != 0 { standard.append(UInt8(ascii: "=")) }
+        return KeyBase64.decode(String(decoding: standard, as: UTF8.self), count: chars.count * 6 / 8)
     }
 }

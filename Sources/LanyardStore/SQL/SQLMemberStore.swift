@@ -59,6 +59,14 @@ public final class SQLMemberStore: MemberStore {
         }
     }
 
+    public func add(all members: [Member]) throws(StoreError) {
+        for m in members where !Member.isValidName(m.name) { throw .invalidName(m.name) }
+        try backend.transaction { (tx) throws(StoreError) in
+            for m in members { try Self.insert(m, tx) }
+            try bump(tx)
+        }
+    }
+
     @discardableResult
     public func update(_ name: String, _ change: MemberChange) throws(StoreError) -> Member {
         if let new = change.name, !Member.isValidName(new) { throw .invalidName(new) }

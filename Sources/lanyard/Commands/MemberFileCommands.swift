@@ -5,7 +5,7 @@ import LanyardStore
 /// `lanyard member import` and `export`: between a ports file and a member database.
 struct MemberImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Add every port of a ports file to the database (all or nothing; members already there with the same key and name are kept).")
+        commandName: "import", abstract: "Add every port of a ports file to the database (in one transaction on the database; members already there with the same key and name are kept).")
     @OptionGroup var target: MemberTarget
     @Argument(help: "The ports file.") var file: String
 
@@ -26,7 +26,7 @@ struct MemberImportCommand: ParsableCommand {
             fresh.createdAt = UnixTime.now
             new.append(fresh)
         }
-        for m in new { try storeCall { () throws(StoreError) in try store.add(m) } }
+        try storeCall { () throws(StoreError) in try store.add(all: new) }
         note("imported \(new.count) of \(incoming.count) ports from \(file) into \(store.location)")
     }
 }

@@ -30,12 +30,25 @@ final class SwitchProcess {
         var text = ""
         text.reserveCapacity(ports.count * 80)
         for (i, key) in ports.enumerated() { text += "[Port]\nName = p\(i)\nPublicKey = \(key.base64)\n\n" }
+        // LANYARD_LOADGEN_DATABASE=1: the members go into an SQLite database (`lanyard member
+        // import`) and the switch reads them from there, with its management API on
+        // /run/lanyard/NAME.api.sock (bench/control.sh loads the API during the run).
+        let database = ProcessInfo.processInfo.environment["LANYARD_LOADGEN_DATABASE"] == "1"
+        let members = database ? ["--database", directory + "/members.db"] : ["--ports", portsPath]
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["switch", "--listen", "[\(AddressPlan.switchAddress)]:\(port)", "--private-key", keyPath,
-                             "--ports", portsPath, "--name", name, "--log-level", "warning"] + settings
+                             "--name", name, "--log-level", "warning"] + members + settings
         do {
             try ChildProcess.writePrivateFile(key.base64 + "\n", to: keyPath)
             try ChildProcess.writePrivateFile(text, to: portsPath)
+            if database {
+                let importer = Process()
+                importer.executableURL = URL(fileURLWithPath: binary)
+                importer.arguments = ["member", "import", portsPath, "--database", directory + "/members.db"]
+                try importer.run()
+                importer.waitUntilExit()
+                guard importer.terminationStatus == 0 else { throw LoadError("lanyard member import failed") }
+            }
             try process.run()
         } catch {
             try? FileManager.default.removeItem(atPath: directory)

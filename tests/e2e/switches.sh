@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# End to end: two switches sharing one PostgreSQL member database (issue 21, the part built so
+# far: one membership for several switches). A change made through either switch's API reaches
+# the other within about a second (LISTEN/NOTIFY; a 2 s version check is the safety net): a
+# member added at sw2 can join sw1, a member removed at sw2 is cut off at sw1.
+#   sw1 192.0.2.1, sw2 192.0.2.2, db 192.0.2.3 (PostgreSQL), a 192.0.2.4, b 192.0.2.5
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+trap cleanup EXIT
+
+make_underlay sw1 sw2 db a b
+for k in sw1 sw2 a b; do keypair $k; done
+start_postgres db 192.0.2.3 || { echo "cannot start PostgreSQL"; exit 1; }
+for i in 1 2; do
+    start "switch$i" "sw$i" "$LANYARD" switch --listen 51820 --private-key "$WORK/sw$i.key" --database "$PGURL" \
+        --endpoint "192.0.2.$i:51820" --name "${PFX}-sw$i"
+done
+for i in 1 2; do wait_until 15 test -S "/run/lanyard/${PFX}-sw$i.api.sock" || { cat "$WORK/switch$i.log"; exit 1; }; done
+api() { local s=$1; shift; curl -s --unix-socket "/run/lanyard/${PFX}-$s.api.sock" "$@"; }
+applied() { api "$1" http://lanyard/v1/network | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["appliedVersion"])'; }
+
+# until_applied SWITCH VERSION: seconds (0.01 s steps, at most 10 s) until SWITCH runs with VERSION.
+until_applied() {
+    local t0; t0=$(date +%s.%N)
+    for _ in $(seq 1 1000); do
+        [ "$(applied "$1")" -ge "$2" ] && { echo "$(date +%s.%N) - $t0" | bc; return 0; }
+        sleep 0.01
+    done
+    return 1
+}
+
+added_elsewhere() {
+    api sw2 -X POST -d "{\"name\":\"a\",\"publicKey\":\"$(cat "$WORK/a.pub")\"}" http://lanyard/v1/members >/dev/null
+    local v; v=$(api sw2 http://lanyard/v1/members | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+    local took; took=$(until_applied sw1 "$v") || { echo "sw1 never applied version $v"; return 1; }
+    start port-a a "$LANYARD" port --switch 192.0.2.1:51820 --switch-key "$(cat "$WORK/sw1.pub")" --private-key "$WORK/a.key" \
+        --tap tapa --name "${PFX}-a" --address 198.51.100.11/24
+    wait_until 15 bash -c "'$LANYARD' status --socket /run/lanyard/${PFX}-sw1.sock | grep -q '1 of 1 ports up'" || return 1
+    echo "member a added through sw2's API: sw1 ran with it $took s later, and a registered at sw1"
+    awk -v t="$took" 'BEGIN { exit !(t < 1.5) }'
+}
+check "a member added through one switch's API is let in by the other within about a second" added_elsewhere
+
+removed_elsewhere() {
+    local t0 took
+    t0=$(date +%s.%N)
+    api sw2 -X DELETE http://lanyard/v1/members/a -o /dev/null
+    for _ in $(seq 1 300); do
+        "$LANYARD" status --socket "/run/lanyard/${PFX}-sw1.sock" | grep -q "0 of 0 ports" && break
+        sleep 0.01
+    done
+    took=$(echo "$(date +%s.%N) - $t0" | bc)
+    echo "member a removed through sw2's API: cut off at sw1 $took s later"
+    "$LANYARD" status --socket "/run/lanyard/${PFX}-sw1.sock" | grep -q "0 of 0 ports" && awk -v t="$took" 'BEGIN { exit !(t < 1.5) }'
+}
+check "a member removed through one switch's API is cut off at the other within about a second" removed_elsewhere
+
+listen_lost() {
+    # PostgreSQL restarted: the LISTEN connections are lost and made again; changes still arrive.
+    pg_ctl_in stop && pg_ctl_in start || return 1
+    sleep 1
+    wait_until 20 bash -c "curl -s --unix-socket /run/lanyard/${PFX}-sw2.api.sock -X POST -d '{\"name\":\"b\",\"publicKey\":\"$(cat "$WORK/b.pub")\"}' http://lanyard/v1/members | grep -q publicKey" || return 1
+    local v took; v=$(api sw2 http://lanyard/v1/members | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+    took=$(until_applied sw1 "$v") || return 1
+    echo "member b added after PostgreSQL restarted: sw1 ran with it $took s later"
+}
+check "after PostgreSQL restarts, changes still reach every switch" listen_lost
+
+summary
