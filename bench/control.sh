@@ -7,9 +7,14 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-JOINS=20; MEMBERS=10000
+JOINS=20; MEMBERS=10000; ONLY=all; REPEAT=3
 while [ $# -gt 0 ]; do
-    case $1 in --joins) JOINS=$2; shift 2 ;; --members) MEMBERS=$2; shift 2 ;; *) echo "unknown $1"; exit 2 ;; esac
+    case $1 in
+        --joins) JOINS=$2; shift 2 ;; --members) MEMBERS=$2; shift 2 ;;
+        --only) ONLY=$2; shift 2 ;;   # join | start | dataplane
+        --repeat) REPEAT=$2; shift 2 ;;
+        *) echo "unknown $1"; exit 2 ;;
+    esac
 done
 LANYARD=${LANYARD:-$([ -x "$ROOT/out/lanyard" ] && echo "$ROOT/out/lanyard" || echo "$ROOT/.build/release/lanyard")}
 export LANYARD
@@ -24,6 +29,7 @@ SW="${PFX}-sw"
 echo "| measurement | result |"
 echo "| --- | --- |"
 
+if [ "$ONLY" = all ] || [ "$ONLY" = join ]; then
 # 1. Join: from `lanyard port --join TOKEN` to the first ping answered (a member already up).
 start switch sw "$LANYARD" switch --listen 51820 --private-key "$WORK/sw.key" --database "$WORK/join.db" \
     --endpoint 192.0.2.1:51820 --name "$SW" --log-format json
@@ -74,7 +80,9 @@ print(f"{rate:.0f} changes/s; applied after median {med * 1000:.1f} ms, p99 {p99
 PY
 row "1,000 member additions through the API in a row (Unix socket, SQLite)" "$(cat "$WORK/changes.out")"
 stop port-peer; stop switch
+fi
 
+if [ "$ONLY" = all ] || [ "$ONLY" = start ]; then
 # 2. A switch starting with $MEMBERS members from SQLite and from PostgreSQL.
 python3 - "$MEMBERS" >"$WORK/many.conf" <<'PY'
 import base64, sys
@@ -102,18 +110,43 @@ if [ -n "${PGURL:-}" ]; then
     inns sw "$LANYARD" member import "$WORK/many.conf" --database "$PGURL" 2>/dev/null
     startup "switch start, $MEMBERS members from PostgreSQL (in another namespace)" "$PGURL"
 fi
+fi
 
 # 4. Does the data path notice the control plane? The load generator's relayed frame rate
-# (1,000 ports, a switch on SQLite) alone, during a burst of API changes, and during /metrics scrapes.
-lg() {   # lg LOAD: runs the load generator with LOAD (none|burst|scrape) beside it; prints frames/s
-    (sleep 6; s=$(ls /run/lanyard/lg*.api.sock 2>/dev/null | head -1); [ -n "$s" ] && [ "$1" != none ] && \
-        timeout 30 python3 "$HERE/control_api.py" "$1" "$s" 12 >"$WORK/lg-$1.load" 2>&1) &
+# (1,000 ports, a switch on SQLite) alone, during a burst of API changes, and during /metrics
+# scrapes; the three alternate, REPEAT times each, and the medians are compared.
+lg() {   # lg LOAD: runs the load generator with LOAD (none|burst|scrape) beside it; prints "frames/s lost requests"
+    (for _ in $(seq 1 120); do s=$(ls /run/lanyard/lg*.api.sock 2>/dev/null | head -1); [ -n "$s" ] && break; sleep 0.25; done
+     sleep 4   # the handshakes of phase 1, then load during the frames of phase 2
+     [ -n "$s" ] && [ "$1" != none ] && timeout 30 python3 "$HERE/control_api.py" "$1" "$s" 8 >"$WORK/lg-$1.load" 2>&1; echo "socket=$s" >>"$WORK/lg-$1.load") &
     local side=$!
     LANYARD_LOADGEN_DATABASE=1 "$HERE/loadgen.sh" --ports 1000 --seconds 10 --lanyard "$LANYARD" 2>/dev/null >"$WORK/lg-$1.out"
     wait $side
-    grep "frames/s relayed by the switch" "$WORK/lg-$1.out" | grep -oE "[0-9]+" | tail -1
+    local rate lost req
+    rate=$(grep "frames/s relayed by the switch" "$WORK/lg-$1.out" | grep -oE "[0-9]+" | tail -1)
+    lost=$(grep "frames lost to ports that never left" "$WORK/lg-$1.out" | grep -oE "\| [0-9]+" | grep -oE "[0-9]+")
+    local n secs cpu
+    n=$(grep -oE '"requests": [0-9]+' "$WORK/lg-$1.load" 2>/dev/null | grep -oE "[0-9]+$")
+    secs=$(grep -oE '"seconds": [0-9.]+' "$WORK/lg-$1.load" 2>/dev/null | grep -oE "[0-9.]+$")
+    cpu=$(grep -oE '"clientCPU": [0-9.]+' "$WORK/lg-$1.load" 2>/dev/null | grep -oE "[0-9.]+$")
+    req=$([ -n "$n" ] && echo "${n}_in_${secs}s,_client_CPU_${cpu}s")
+    echo "${rate:-0} ${lost:-?} ${req:-none}"
 }
-base=$(lg none); burst=$(lg burst); scrape=$(lg scrape)
-row "relayed frames/s, switch alone (load generator, 1,000 ports)" "$base"
-row "... during a burst of API changes" "$burst ($(cat "$WORK/lg-burst.load" 2>/dev/null))"
-row "... during continuous /metrics scrapes" "$scrape ($(cat "$WORK/lg-scrape.load" 2>/dev/null))"
+if [ "$ONLY" = all ] || [ "$ONLY" = dataplane ]; then
+    for load in none burst scrape spin; do : >"$WORK/rates-$load"; done
+    for _ in $(seq 1 "$REPEAT"); do
+        for load in none burst scrape spin; do lg "$load" >>"$WORK/rates-$load"; done
+    done
+    med() { sort -n -k1 "$WORK/rates-$1" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+    read -r base blost _ <<<"$(med none)"
+    for load in none burst scrape spin; do
+        read -r rate lost req <<<"$(med "$load")"
+        case $load in
+            none) label="relayed frames/s, switch on SQLite alone (load generator, 1,000 ports; median of $REPEAT)" ;;
+            burst) label="... during a burst of API changes (add + remove, Unix socket)" ;;
+            scrape) label="... during continuous /metrics scrapes" ;;
+            spin) label="... beside a busy loop on one core (no request: what the CPU share alone costs)" ;;
+        esac
+        row "$label" "$rate ($(awk -v r="$rate" -v b="$base" 'BEGIN { printf "%.2f", r / b }')× alone); frames lost $lost; requests ${req//_/ }; all runs: $(cut -d' ' -f1 "$WORK/rates-$load" | tr '\n' ' ')"
+    done
+fi

@@ -17,8 +17,10 @@ public struct LoopRequest: Sendable {
         case reload
     }
     public let kind: Kind
-    public let reply: @Sendable (String) -> Void
-    public init(_ kind: Kind, reply: @escaping @Sendable (String) -> Void) {
+    /// Given what makes the answer: the loop's text, or (metrics) a renderer of the loop's
+    /// snapshot, which the asker runs on its own thread.
+    public let reply: @Sendable (@escaping @Sendable () -> String) -> Void
+    public init(_ kind: Kind, reply: @escaping @Sendable (@escaping @Sendable () -> String) -> Void) {
         self.kind = kind
         self.reply = reply
     }
@@ -49,8 +51,9 @@ public struct EventLoop {
     let logger: Logger
     /// Questions from the HTTP server (`/metrics`, the management API), answered between batches.
     let requests: LoopInbox<LoopRequest>?
-    /// Renders `/metrics`.
-    let metricsText: ((LoopStats) -> String)?
+    /// Takes `/metrics`' snapshot on the loop's thread and returns its renderer, which the
+    /// HTTP server's thread runs: formatting hundreds of members costs the loop nothing.
+    let metricsText: ((LoopStats) -> @Sendable () -> String)?
     /// systemd's notification socket (does nothing when not started by systemd).
     let service = ServiceManager()
     /// A one-line summary for systemd's status (`systemctl status`): looked at a few times a
@@ -61,7 +64,7 @@ public struct EventLoop {
 
     public init(sources: [Source], signals: SignalWatcher, control: ControlServer?, logger: Logger,
                 tick: @escaping (Nanoseconds) throws -> Void, reload: (() -> String)? = nil,
-                requests: LoopInbox<LoopRequest>? = nil, metricsText: ((LoopStats) -> String)? = nil,
+                requests: LoopInbox<LoopRequest>? = nil, metricsText: ((LoopStats) -> @Sendable () -> String)? = nil,
                 summary: (() -> String)? = nil, status: @escaping (String) -> String) {
         self.reload = reload
         self.requests = requests
@@ -92,7 +95,7 @@ public struct EventLoop {
         let requestSlot = fds.count
         if let requests { fds.append(requests.fileDescriptor) }
         var poller = Poller(fds)
-        let stats = LoopStats(now: monotonicNanoseconds())
+        var stats = LoopStats(now: monotonicNanoseconds())
         // systemd's status line: the summary, after the last reload's failure until one succeeds.
         var reloadFailure: String?
         func statusLine() -> String {
@@ -140,9 +143,15 @@ public struct EventLoop {
             if let requests, ready[requestSlot] {
                 for request in requests.take() {
                     switch request.kind {
-                    case .status(let what): request.reply(status(what))
-                    case .metrics: request.reply(metricsText?(stats) ?? "")
-                    case .reload: request.reply(reload == nil ? "error: this daemon does not reload" : reloadNow())
+                    case .status(let what):
+                        let text = status(what)
+                        request.reply { text }
+                    case .metrics:
+                        let snapshot = stats
+                        if let metricsText { request.reply(metricsText(snapshot)) } else { request.reply { "" } }
+                    case .reload:
+                        let text = reload == nil ? "error: this daemon does not reload" : reloadNow()
+                        request.reply { text }
                     }
                 }
             }

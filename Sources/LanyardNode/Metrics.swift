@@ -4,7 +4,7 @@ import Prometheus
 
 /// What the event loop measured about itself: how much of the time it was handling work rather
 /// than waiting in poll.
-public final class LoopStats {
+public struct LoopStats: Sendable {
     public let started: Nanoseconds
     public internal(set) var busy: Nanoseconds = 0
     public internal(set) var wakes: UInt64 = 0

@@ -269,13 +269,19 @@ public final class SwitchNode {
             hub.directory.relabel(PortID(slot), as: wanted)
             logger.notice("port \(current.name) changed\(wanted.name != current.name ? ": now named \(wanted.name)" : ""); its sessions go on")
         }
+        var everRegisteredRemoved = false
         for i in diff.removed {
             let current = hub.directory.peers[i]
             let id = PortID(i)
             logger.notice("port \(current.name) removed from the network")
-            let gone = LanyardMessage.encode(.memberGone, body: current.publicKey.rawValue)
-            gone.withUnsafeBytes { message in
-                for j in hub.peers.indices where j != i && hub.peers[j].isUp { hub.send(message, to: PortID(j), now: now) }
+            // Only a member heard from in this run can have sessions with others to end (a
+            // member that never joined costs the others nothing: no fan-out, no new revision).
+            if hub.peers[i].isUp || hub.peers[i].endpoint != nil {
+                everRegisteredRemoved = true
+                let gone = LanyardMessage.encode(.memberGone, body: current.publicKey.rawValue)
+                gone.withUnsafeBytes { message in
+                    for j in hub.peers.indices where j != i && hub.peers[j].isUp { hub.send(message, to: PortID(j), now: now) }
+                }
             }
             fabric.deletePort(id)
             gates[i] = nil
@@ -283,7 +289,7 @@ public final class SwitchNode {
             relayed.forget(id)
             hub.remove(id)
         }
-        if !diff.removed.isEmpty { membershipRevision &+= 1 }
+        if everRegisteredRemoved { membershipRevision &+= 1 }
         for position in diff.added {
             let p = list[position]
             let id = hub.add(p)

@@ -115,8 +115,9 @@ struct LoopAsker: Sendable {
     let inbox: LoopInbox<LoopRequest>
 
     func ask(_ kind: LoopRequest.Kind) async -> String {
-        await withCheckedContinuation { continuation in
+        let answer = await withCheckedContinuation { (continuation: CheckedContinuation<@Sendable () -> String, Never>) in
             inbox.post(LoopRequest(kind) { continuation.resume(returning: $0) })
         }
+        return answer()
     }
 }

@@ -93,7 +93,10 @@ struct ClientCommand: ParsableCommand {
                 tick: { try node.tick(now: $0) },
                 reload: { reloadConfiguration(ClientCommand.self, logger: logger) },
                 requests: web?.requests,
-                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
+                metricsText: { loop in
+                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)
+                    return { MetricsExposition.render(status, loop: loop, now: now) }
+                },
                 summary: { node.summary() },
                 status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             do { _ = try loop.run() } catch let stop as ClientStop {

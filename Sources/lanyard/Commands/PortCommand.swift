@@ -136,7 +136,10 @@ struct PortCommand: ParsableCommand {
                 tick: { node.tick(now: $0) },
                 reload: { reloadConfiguration(PortCommand.self, logger: logger) },
                 requests: web?.requests,
-                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
+                metricsText: { loop in
+                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)
+                    return { MetricsExposition.render(status, loop: loop, now: now) }
+                },
                 summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64, scope: StatusScope(request: $0))) })
             _ = try loop.run()

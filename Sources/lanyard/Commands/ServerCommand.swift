@@ -175,7 +175,10 @@ struct ServerCommand: ParsableCommand {
                     }
                 },
                 requests: web?.requests,
-                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: .ports), loop: $0, now: monotonicNanoseconds()) },
+                metricsText: { loop in
+                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: .ports)
+                    return { MetricsExposition.render(status, loop: loop, now: now) }
+                },
                 summary: { node.summary() },
                 status: { encodeStatus(node.status(now: monotonicNanoseconds(), listen: shown, publicKey: key.publicKey.base64, scope: StatusScope(request: $0))) })
             _ = try loop.run()

@@ -109,7 +109,10 @@ struct TunnelCommand: ParsableCommand {
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
                 requests: web?.requests,
-                metricsText: { MetricsExposition.render(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64), loop: $0, now: monotonicNanoseconds()) },
+                metricsText: { loop in
+                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)
+                    return { MetricsExposition.render(status, loop: loop, now: now) }
+                },
                 status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
             _ = try loop.run()
         }
