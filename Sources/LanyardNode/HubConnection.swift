@@ -6,12 +6,33 @@ import Logging
 /// socket, the WireGuard link, registration with keepalives and backoff, and batched sending.
 /// The owner (PortNode, ClientNode) handles what arrives inside the session.
 public final class HubConnection {
+    /// One hub this node may register with: where, and the session with it.
+    public struct Choice {
+        public let address: String
+        public let link: SecureLink
+        public let publicKey: String
+        public init(address: String, link: SecureLink, publicKey: String) {
+            self.address = address
+            self.link = link
+            self.publicKey = publicKey
+        }
+    }
+
     let io: BatchedSocket
-    let link: SecureLink
+    /// The session with the current hub.
+    private(set) var link: SecureLink
     let logger: Logger
-    /// HOST:PORT as the user gave it (re-resolved on retries).
-    let hubAddress: String
+    /// HOST:PORT of the current hub as the user gave it (re-resolved on retries).
+    private(set) var hubAddress: String
     var endpoint: SocketAddress
+    /// Every hub this node may use (a port given several switches of one network), in the
+    /// order given; `current` is the one in use. A hub that falls silent, or does not answer a
+    /// retry, hands over to the next; a hub that comes back is not preferred again (nobody
+    /// moves back at once).
+    private var choices: [Choice]
+    private(set) var current = 0
+    /// Times this connection moved to another hub.
+    public private(set) var moves: UInt64 = 0
     var registration: Registration
     var traffic = TrafficCounters()
     var drops = ReasonCounters<DatagramDropReason>()
@@ -26,11 +47,12 @@ public final class HubConnection {
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
 
     public init(hubAddress: String, endpoint: SocketAddress, io: BatchedSocket, link: SecureLink,
-                registration: Registration, helloBody: [UInt8], logger: Logger) {
+                registration: Registration, helloBody: [UInt8], logger: Logger, publicKey: String = "", others: [Choice] = []) {
         self.hubAddress = hubAddress
         self.io = io
         self.endpoint = io.socket.adapt(endpoint)
         self.link = link
+        choices = [Choice(address: hubAddress, link: link, publicKey: publicKey)] + others
         self.registration = registration
         self.helloBody = helloBody
         self.logger = logger
@@ -83,6 +105,7 @@ public final class HubConnection {
             LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(pingSequence)).withUnsafeBytes { seal($0, now: now) }
         case .lostHub(let silence):
             logger.warning("no answer from \(hubAddress) for \(seconds(silence)) s: connecting again")
+            moveToNextHub()
         case nil: break
         }
         sendHelloIfNeeded(now: now)
@@ -91,7 +114,25 @@ public final class HubConnection {
         return action
     }
 
+    /// Hands over to the next hub in the list, if there is another.
+    private func moveToNextHub() {
+        guard choices.count > 1 else { return }
+        current = (current + 1) % choices.count
+        let next = choices[current]
+        logger.notice("moving from \(hubAddress) to \(next.address)")
+        hubAddress = next.address
+        link = next.link
+        moves &+= 1
+        helloSentForHandshake = nil
+        if let fresh = try? SocketAddress.resolve(next.address) { endpoint = io.socket.adapt(fresh) }
+    }
+
+    /// The current hub's public key (base64), for status.
+    public var currentHubKey: String { choices[current].publicKey }
+
     private func startHandshake(attempt: Int, now: Nanoseconds) {
+        // With several hubs, each retry goes to the next one.
+        if attempt > 1, choices.count > 1 { moveToNextHub() }
         if attempt > 1 {
             logger.warning("\(hubAddress) not answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
             if attempt % 2 == 1, mayRebind?() == true {

@@ -78,6 +78,8 @@ public final class PortNode {
     /// Known members to look up again by key (the switch answers `memberGone` for a removed one),
     /// sent a few at a time within the switch's budget for requests.
     private var relookups: [PublicKey] = []
+    /// The hub connection's move count at the last welcome (a move to another switch renumbers members).
+    private var welcomedAfterMoves: UInt64 = 0
     private var relookupBudget = TokenBucket(rate: 10, burst: 20)
     /// Sessions unused this long are ended (keys wiped); the next frame starts a new one.
     static let idleTeardown: Nanoseconds = .seconds(180)
@@ -347,15 +349,18 @@ public final class PortNode {
         }
         hub.registration.welcomed(now: now)
         let previousDirectory = directory
+        let movedHub = hub.moves != welcomedAfterMoves
+        welcomedAfterMoves = hub.moves
         directory = welcome.directory
         guard let d = welcome.directory else { return }
         members.relaySender = RelaySender(key: d.relayKey)
         let own = localCandidateAddresses(port: io.socket.localAddress.port, family: io.socket.family, excluding: [tap.name])
         LanyardMessage.encode(.endpoints, body: CandidateList(own).bytes).withUnsafeBytes { hub.seal($0, now: now) }
-        // The switch may have restarted with another ports file: if our own id changed, every id
-        // may have, so forget what was learned under the old ones. Either way ask again about every
+        // The switch may have restarted with another ports file, or this port moved to another
+        // switch of the network: if our own id changed, or the switch did, every id may have, so
+        // forget what was learned under the old ones. Either way ask again about every
         // member known: new ids come back in `member`, a member no longer listed as `memberGone`.
-        if let previous = previousDirectory, previous.memberID != d.memberID {
+        if let previous = previousDirectory, previous.memberID != d.memberID || movedHub {
             macs = MACTable(configuration: macs.configuration)
             localBySwitchID.removeAll()
             handshakeWanted.removeAll()

@@ -2,7 +2,9 @@
 # End to end: two switches sharing one PostgreSQL member database (issue 21, the part built so
 # far: one membership for several switches). A change made through either switch's API reaches
 # the other within about a second (LISTEN/NOTIFY; a 2 s version check is the safety net): a
-# member added at sw2 can join sw1, a member removed at sw2 is cut off at sw1.
+# member added at sw2 can join sw1, a member removed at sw2 is cut off at sw1. Ports given both
+# switches register with the first and move to the second when it is killed; a switch that
+# comes back does not take them back.
 #   sw1 192.0.2.1, sw2 192.0.2.2, db 192.0.2.3 (PostgreSQL), a 192.0.2.4, b 192.0.2.5
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -13,7 +15,7 @@ for k in sw1 sw2 a b; do keypair $k; done
 start_postgres db 192.0.2.3 || { echo "cannot start PostgreSQL"; exit 1; }
 for i in 1 2; do
     start "switch$i" "sw$i" "$LANYARD" switch --listen 51820 --private-key "$WORK/sw$i.key" --database "$PGURL" \
-        --endpoint "192.0.2.$i:51820" --name "${PFX}-sw$i"
+        --endpoint "192.0.2.$i:51820" --name "${PFX}-sw$i" --keepalive 2 --silence-timeout 6
 done
 for i in 1 2; do wait_until 15 test -S "/run/lanyard/${PFX}-sw$i.api.sock" || { cat "$WORK/switch$i.log"; exit 1; }; done
 api() { local s=$1; shift; curl -s --unix-socket "/run/lanyard/${PFX}-$s.api.sock" "$@"; }
@@ -65,5 +67,37 @@ listen_lost() {
     echo "member b added after PostgreSQL restarted: sw1 ran with it $took s later"
 }
 check "after PostgreSQL restarts, changes still reach every switch" listen_lost
+
+up_at() { "$LANYARD" status --socket "/run/lanyard/${PFX}-$1.sock" | grep -oE "[0-9]+ of [0-9]+ ports up" | cut -d' ' -f1; }
+failover() {
+    for n in a:11 b:12; do
+        stop "port-${n%:*}"
+        start "port-${n%:*}" "${n%:*}" "$LANYARD" port --switch 192.0.2.1:51820 --switch-key "$(cat "$WORK/sw1.pub")" \
+            --switch 192.0.2.2:51820 --switch-key "$(cat "$WORK/sw2.pub")" --private-key "$WORK/${n%:*}.key" \
+            --tap "tap${n%:*}" --name "${PFX}-${n%:*}" --address "198.51.100.${n#*:}/24"
+    done
+    api sw1 -X POST -d "{\"name\":\"a\",\"publicKey\":\"$(cat "$WORK/a.pub")\"}" http://lanyard/v1/members >/dev/null
+    wait_until 20 inns a ping -c 1 -W 1 198.51.100.12 >/dev/null || { echo "a and b never met at sw1"; return 1; }
+    local before; before="sw1 $(up_at sw1) up, sw2 $(up_at sw2) up"
+    # b pings a throughout; sw1 is killed (no goodbye).
+    inns b ping -i 0.2 -W 1 -c 150 198.51.100.11 >"$WORK/failover.ping" 2>&1 & local p=$!
+    sleep 2
+    local t0=$SECONDS
+    kill -KILL "${PIDS[switch1]}"; unset "PIDS[switch1]"
+    wait_until 25 bash -c "[ \"\$('$LANYARD' status --socket /run/lanyard/${PFX}-sw2.sock | grep -oE '[0-9]+ of [0-9]+ ports up' | cut -d' ' -f1)\" = 2 ]" || { echo "the ports did not move to sw2"; return 1; }
+    local moved=$((SECONDS - t0))
+    # A new pair needs sw2 now: c... is not there; a and b must still reach each other.
+    inns a ping -c 3 -i 0.3 -W 1 198.51.100.12 >/dev/null || return 1
+    # sw1 comes back: nobody moves back to it.
+    start switch1 sw1 "$LANYARD" switch --listen 51820 --private-key "$WORK/sw1.key" --database "$PGURL" \
+        --endpoint 192.0.2.1:51820 --name "${PFX}-sw1" --keepalive 2 --silence-timeout 6
+    sleep 10
+    local after; after="sw1 $(up_at sw1) up, sw2 $(up_at sw2) up"
+    wait $p
+    local answered; answered=$(grep -c 'bytes from' "$WORK/failover.ping")
+    echo "switch: before the kill $before; both ports registered at sw2 ${moved} s after sw1 was killed (its silence timeout: 6 s); b -> a during it all: $answered of 150 answered; 10 s after sw1 came back: $after"
+    [ "$(up_at sw1)" = 0 ] && [ "$(up_at sw2)" = 2 ] && [ "$answered" -ge 140 ]
+}
+check "ports given two switches move to the second when the first is killed, keep their direct path, and do not move back" failover
 
 summary

@@ -20,11 +20,11 @@ struct PortCommand: ParsableCommand {
     @Option(help: "Seconds --join waits for an answer, and for an operator's approval when the invite needs one.")
     var joinWait: Double = 60
 
-    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT). Required without --join.")
-    var `switch`: String?
+    @Option(help: "The switch: HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT). Required without --join. Repeat it (with --switch-key, in the same order) for several switches of one network: the port registers with the first that answers and moves to the next when its switch falls silent.")
+    var `switch`: [String] = []
 
-    @Option(help: "The switch's public key. Required.")
-    var switchKey: String?
+    @Option(help: "The switch's public key; one per --switch, in the same order. Required without --join.")
+    var switchKey: [String] = []
 
     @Option(help: "File with this port's private key, mode 600. Required.")
     var privateKey: String?
@@ -50,8 +50,11 @@ struct PortCommand: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
-        if join != nil, self.switch != nil || switchKey != nil || privateKey != nil {
+        if join != nil, !self.switch.isEmpty || !switchKey.isEmpty || privateKey != nil {
             throw ValidationError("--join brings the switch's address and key, and makes this port's key: leave out --switch, --switch-key and --private-key")
+        }
+        if join == nil, self.switch.count != switchKey.count {
+            throw ValidationError("give one --switch-key per --switch, in the same order (\(self.switch.count) switches, \(switchKey.count) keys)")
         }
         guard joinWait > 0, joinWait <= 86400 else { throw ValidationError("--join-wait must be between 1 and 86400 seconds") }
         guard (576...9000).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 9000") }
@@ -72,11 +75,11 @@ struct PortCommand: ParsableCommand {
             return "port joining with a token; state in \(joinFolder)"
         }
         let key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
-        _ = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
+        for k in switchKey { _ = try KeyFiles.publicKey(k, option: "--switch-key") }
         _ = try presharedKey.map(KeyFiles.presharedKey(at:))
-        let hub = try required(self.switch, "switch")
-        _ = try SocketAddress.resolve(hub)
-        return "port of switch \(hub), public key \(key.publicKey.base64)"
+        _ = try required(self.switch.first, "switch")
+        for s in self.switch { _ = try SocketAddress.resolve(s) }
+        return "port of switch \(self.switch.joined(separator: ", ")), public key \(key.publicKey.base64)"
     }
 
     /// Where a port that joins with a token keeps its key and membership.
@@ -92,13 +95,16 @@ struct PortCommand: ParsableCommand {
     func run() throws {
         let logger = try daemon.makeLogger("lanyard.port")
         let key: PrivateKey, peer: PublicKey, hubAddress: String
+        var otherSwitches: [(address: String, key: PublicKey)] = []
         if let join {
             let joined = try Joiner(folder: joinFolder, logger: logger).join(join, hostname: daemon.name ?? Self.hostname(), maxWait: joinWait)
             (key, peer, hubAddress) = (joined.key, joined.switchKey, joined.endpoints[0])
         } else {
             key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
-            peer = try KeyFiles.publicKey(try required(switchKey, "switch-key"), option: "--switch-key")
-            hubAddress = try required(self.switch, "switch")
+            let keys = try switchKey.map { try KeyFiles.publicKey($0, option: "--switch-key") }
+            peer = try required(keys.first, "switch-key")
+            hubAddress = try required(self.switch.first, "switch")
+            otherSwitches = Array(zip(self.switch, keys).dropFirst()).map { (address: $0.0, key: $0.1) }
         }
         let psk = try presharedKey.map(KeyFiles.presharedKey(at:))
         try runDaemon {
@@ -121,7 +127,11 @@ struct PortCommand: ParsableCommand {
             let io = BatchedSocket(socket)
             let hub = HubConnection(hubAddress: hubAddress, endpoint: endpoint, io: io, link: link,
                                     registration: Registration(now: monotonicNanoseconds()),
-                                    helloBody: Array(name.utf8.prefix(64)), logger: logger)
+                                    helloBody: Array(name.utf8.prefix(64)), logger: logger, publicKey: peer.base64,
+                                    others: otherSwitches.map {
+                                        .init(address: $0.address, link: WireGuardLink(privateKey: key, peerKey: $0.key, presharedKey: psk),
+                                              publicKey: $0.key.base64)
+                                    })
             // End-to-end sessions with other members: only those the switch introduces get in.
             let members = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: []), io: io,
                                   followsRoaming: false, logger: logger)
@@ -137,11 +147,11 @@ struct PortCommand: ParsableCommand {
                 reload: { reloadConfiguration(PortCommand.self, logger: logger) },
                 requests: web?.requests,
                 metricsText: { loop in
-                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64)
+                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: hub.currentHubKey)
                     return { MetricsExposition.render(status, loop: loop, now: now) }
                 },
                 summary: { node.summary() },
-                status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: peer.base64, scope: StatusScope(request: $0))) })
+                status: { encodeStatus(node.status(now: monotonicNanoseconds(), publicKey: key.publicKey.base64, peerPublicKey: hub.currentHubKey, scope: StatusScope(request: $0))) })
             _ = try loop.run()
             node.sayGoodbye(now: monotonicNanoseconds())
             logger.notice("port \(device.name) stopped; interface removed")
