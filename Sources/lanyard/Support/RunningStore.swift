@@ -11,7 +11,8 @@ import Logging
 /// lists, the store's health and join answers reach the loop. Nothing here blocks the loop.
 final class RunningStore {
     enum Message: Sendable {
-        case members(MemberList)
+        /// The members that may join now, made into the data path's form on the store's thread.
+        case members([AuthorizedPeer])
         case health(StoreHealth)
         case joined(PublicKey, JoinOutcome, SocketAddress)
     }
@@ -25,7 +26,8 @@ final class RunningStore {
          endpoints: [String], logger: Logger) throws {
         let inbox = try LoopInbox<Message>()
         let worker = StoreWorker(store: store, first: first, logger: logger,
-                                 deliver: { inbox.post(.members($0)) }, health: { inbox.post(.health($0)) })
+                                 deliver: { inbox.post(.members($0.active.map(AuthorizedPeer.init(member:)))) },
+                                 health: { inbox.post(.health($0)) })
         self.inbox = inbox
         self.worker = worker
         node.store = .init(worker.health)
@@ -42,7 +44,7 @@ final class RunningStore {
         source = .init(fileDescriptor: inbox.fileDescriptor) { now in
             for message in inbox.take() {
                 switch message {
-                case .members(let list): node.apply(list.active.map(AuthorizedPeer.init(member:)), now: now)
+                case .members(let list): node.apply(list, now: now)
                 case .health(let health): node.store = .init(health)
                 case .joined(let joiner, let outcome, let address): node.joins?.finish(joiner, outcome: outcome, to: address)
                 }
