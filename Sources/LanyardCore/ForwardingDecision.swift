@@ -127,6 +127,8 @@ public struct SwitchFabric: Sendable {
     public mutating func pin(_ mac: MACAddress, to port: PortID) { table.pin(mac, to: port) }
     /// Releases every MAC pinned to `port` (its new pins follow).
     public mutating func unpinAll(of port: PortID) { table.unpinAll(of: port) }
+    /// Drops what was learned of `mac`: the next frame from it is learned under the pins then.
+    public mutating func forget(_ mac: MACAddress) { table.forget(mac) }
 
     /// Ages the table.
     @discardableResult

@@ -97,6 +97,11 @@ public struct MACTable: Sendable {
 
     /// Releases every MAC pinned to `port` (it was removed from the network).
     public mutating func unpinAll(of port: PortID) { pins = pins.filter { $0.value != port } }
+    /// Drops what was learned of `mac` (its pin, if any, stays).
+    public mutating func forget(_ mac: MACAddress) {
+        guard let entry = entries.removeValue(forKey: mac) else { return }
+        release(mac, from: entry.port)
+    }
 
     /// Records that `mac` was seen as a source on `port` at `now`.
     public mutating func learn(_ mac: MACAddress, on port: PortID, now: Nanoseconds) -> LearnOutcome {

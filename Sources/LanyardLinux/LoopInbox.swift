@@ -27,13 +27,22 @@ public final class LoopInbox<Message: Sendable>: Sendable {
         _ = write(fileDescriptor, &one, 8)
     }
 
-    /// Takes every waiting message (the loop's thread, when the descriptor is readable).
-    public func take() -> [Message] {
+    /// Takes the waiting messages, at most `limit` (the loop's thread, when the descriptor is
+    /// readable); the descriptor stays readable while more wait, so a flood of requests is
+    /// answered a slice per wake, between batches of packets.
+    public func take(limit: Int = .max) -> [Message] {
         var count: UInt64 = 0
         _ = read(fileDescriptor, &count, 8)
-        return waiting.withLock { queue in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+        let (taken, left) = waiting.withLock { queue -> ([Message], Bool) in
+            let n = min(limit, queue.count)
+            let taken = Array(queue.prefix(n))
+            queue.removeFirst(n)
+            return (taken, !queue.isEmpty)
         }
+        if left {
+            var one: UInt64 = 1
+            _ = write(fileDescriptor, &one, 8)
+        }
+        return taken
     }
 }

@@ -141,14 +141,19 @@ public struct EventLoop {
                 }
             }
             if let requests, ready[requestSlot] {
-                for request in requests.take() {
+                // At most 16 questions per wake; one metrics snapshot serves every scrape in them.
+                var render: (@Sendable () -> String)?
+                for request in requests.take(limit: 16) {
                     switch request.kind {
                     case .status(let what):
                         let text = status(what)
                         request.reply { text }
                     case .metrics:
-                        let snapshot = stats
-                        if let metricsText { request.reply(metricsText(snapshot)) } else { request.reply { "" } }
+                        if render == nil {
+                            let snapshot = stats
+                            render = metricsText.map { $0(snapshot) } ?? { "" }
+                        }
+                        request.reply(render!)
                     case .reload:
                         let text = reload == nil ? "error: this daemon does not reload" : reloadNow()
                         request.reply { text }

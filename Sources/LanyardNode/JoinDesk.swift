@@ -24,12 +24,25 @@ public final class JoinDesk {
     }
 
     /// A datagram that starts like a join request.
-    public func receive(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, now: Nanoseconds) {
+    /// `unixNow` is the wall clock (the request's timestamp must be within 10 minutes of it).
+    public func receive(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, now: Nanoseconds, unixNow: UInt64) {
+        // The wrong length costs nothing, not even the budget (junk must not crowd out joiners).
+        guard (JoinExchange.minRequestSize...JoinExchange.maxRequestSize).contains(bytes.count) else {
+            counters.unreadable &+= 1
+            return
+        }
         guard budget.take(now: now) else { counters.rateLimited &+= 1; return }
         let request: JoinRequest
         do { request = try JoinExchange.openRequest(Array(bytes), switchKey: privateKey) } catch {
             // Not for this switch, or forged: no answer, so a stranger learns nothing.
             counters.unreadable &+= 1
+            return
+        }
+        // A request from another time (a replay, or a clock far off) is refused before the store.
+        let skew = request.timestamp > unixNow ? request.timestamp - unixNow : unixNow - request.timestamp
+        guard skew <= 600 else {
+            inFlight.insert(request.joinerKey)
+            finish(request.joinerKey, outcome: .refused(.tryLater), to: sender)
             return
         }
         guard inFlight.count < 64, inFlight.insert(request.joinerKey).inserted else { counters.rateLimited &+= 1; return }

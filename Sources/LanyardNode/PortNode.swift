@@ -418,6 +418,7 @@ public final class PortNode {
         // the switch gave to someone else is not taken back here even if this port never saw
         // the move; and a direct frame from a MAC another live member holds is refused by the table.)
         m.allowedMACs.replace(pinned: info.pinnedMACs, learned: info.learnedMACs, now: now)
+        macs.unpinAll(of: info.id)   // pins the switch no longer lists for it are dropped
         for mac in info.pinnedMACs { macs.pin(mac, to: info.id) }
         let reachable = info.candidates.filter(\.isRoutable).map(SocketAddress.init)
             .filter { io.socket.family == AF_INET6 || $0.family == AF_INET }

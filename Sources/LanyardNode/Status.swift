@@ -90,6 +90,7 @@ public enum StatusScope: Equatable, Sendable {
     public init(request: String) {
         let words = request.split(separator: " ")
         if words.count == 2, words[1] == "summary" { self = .summary; return }
+        if words.count == 2, words[1] == "ports" { self = .ports; return }
         if words.count == 4, words[1] == "page", let o = Int(words[2]), let l = Int(words[3]), o >= 0, l > 0 {
             self = .page(offset: min(o, 1 << 40), limit: min(l, 5000)); return   // no overflow in offset + limit
         }

@@ -2,6 +2,9 @@ import LanyardCore
 import LanyardLinux
 import LanyardWireGuard
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Settings of a running switch.
 public struct SwitchSettings: Sendable {
@@ -42,6 +45,9 @@ public final class SwitchNode {
     private var localCandidates: [[CandidateAddress]] = []
     /// Per member: lookups and vouch requests it may make.
     private var requestBudget: [TokenBucket] = []
+    /// Per member: whether another member may hold a session with it from this run (it was
+    /// heard from, or introduced to someone), so its removal or new pins must be announced.
+    private var known: [Bool] = []
     /// Relayed traffic by pair and in total.
     private(set) var relayed = RelayPairCounters()
     private var nextRelayPrune: Nanoseconds = 0
@@ -68,6 +74,7 @@ public final class SwitchNode {
             gates.append(nil)
             localCandidates.append([])
             requestBudget.append(TokenBucket(rate: 20, burst: 40))
+            known.append(false)
         }
     }
 
@@ -97,7 +104,11 @@ public final class SwitchNode {
     /// where the destination's was, and the datagram leaves exactly as long as it came.
     private func relay(_ bytes: UnsafeRawBufferPointer, from sender: SocketAddress, now: Nanoseconds) {
         guard RelayHeader.isRelay(bytes) else {
-            if let joins, JoinExchange.isJoinRequest(bytes) { joins.receive(bytes, from: sender, now: now) } else { hub.drops.record(.notAFrame) }
+            if let joins, JoinExchange.isJoinRequest(bytes) {
+                joins.receive(bytes, from: sender, now: now, unixNow: UInt64(max(0, time(nil))))
+            } else {
+                hub.drops.record(.notAFrame)
+            }
             return
         }
         guard settings.directPaths else { hub.drops.record(.relayNotOffered); return }
@@ -237,6 +248,7 @@ public final class SwitchNode {
     }
 
     private func sendMemberInfo(about subject: PortID, to recipient: PortID, rendezvous: Bool, now: Nanoseconds) {
+        known[Int(subject)] = true
         let peer = hub.peers[Int(subject)]
         let authorized = hub.directory.peers[Int(subject)]
         var candidates: [CandidateAddress] = []
@@ -259,25 +271,31 @@ public final class SwitchNode {
         // Only a new preshared key ends a member's sessions; a new name or new pins are applied
         // in place (ports learn the pins again through their vouch requests).
         let diff = hub.membershipDiff(to: list) { current, wanted in wanted.presharedKey == current.presharedKey }
+        var announce = false
         for (slot, position) in diff.kept {
             let current = hub.directory.peers[slot], wanted = list[position]
             guard wanted.name != current.name || wanted.macs != current.macs else { continue }
             if wanted.macs != current.macs {
+                // Learned entries of every MAC whose pin moved go, and ports that know the member
+                // are made to look it up again (a new revision), so nobody keeps an old pin.
                 fabric.unpinAll(of: PortID(slot))
+                for mac in Set(current.macs).union(wanted.macs) { fabric.forget(mac) }
                 for mac in wanted.macs { fabric.pin(mac, to: PortID(slot)) }
+                if known[slot] || hub.peers[slot].isUp || hub.peers[slot].endpoint != nil { announce = true }
             }
             hub.directory.relabel(PortID(slot), as: wanted)
             logger.notice("port \(current.name) changed\(wanted.name != current.name ? ": now named \(wanted.name)" : ""); its sessions go on")
         }
-        var everRegisteredRemoved = false
         for i in diff.removed {
             let current = hub.directory.peers[i]
             let id = PortID(i)
             logger.notice("port \(current.name) removed from the network")
-            // Only a member heard from in this run can have sessions with others to end (a
-            // member that never joined costs the others nothing: no fan-out, no new revision).
-            if hub.peers[i].isUp || hub.peers[i].endpoint != nil {
-                everRegisteredRemoved = true
+            // Only a member heard from or introduced in this run can have sessions with others to
+            // end (one that never joined costs the others nothing: no fan-out, no new revision).
+            // A member known from before a restart is looked up again by every port at its
+            // welcome, which marks it known here.
+            if known[i] || hub.peers[i].isUp || hub.peers[i].endpoint != nil {
+                announce = true
                 let gone = LanyardMessage.encode(.memberGone, body: current.publicKey.rawValue)
                 gone.withUnsafeBytes { message in
                     for j in hub.peers.indices where j != i && hub.peers[j].isUp { hub.send(message, to: PortID(j), now: now) }
@@ -289,7 +307,7 @@ public final class SwitchNode {
             relayed.forget(id)
             hub.remove(id)
         }
-        if everRegisteredRemoved { membershipRevision &+= 1 }
+        if announce { membershipRevision &+= 1 }
         for position in diff.added {
             let p = list[position]
             let id = hub.add(p)
@@ -298,6 +316,7 @@ public final class SwitchNode {
             localCandidates[Int(id)] = []
             relayed.forget(id)   // nothing the slot's previous member relayed is credited to this one
             requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
+            known[Int(id)] = false
             for mac in p.macs { fabric.pin(mac, to: id) }
             logger.notice("port \(p.name) added to the network")
         }

@@ -71,20 +71,21 @@ public final class StoreWorker: Sendable {
     /// Runs `work` on the store's thread and hands its result to `done` there; a change made
     /// by `work` is delivered to the daemon before `done` is called (so a reply that follows a
     /// change finds it applied: the loop takes both in that order).
-    public func perform<T: Sendable>(_ work: @escaping @Sendable (any MemberStore) throws(StoreError) -> T,
+    /// `changes` false (a read) skips looking at the version afterwards.
+    public func perform<T: Sendable>(changes: Bool = true, _ work: @escaping @Sendable (any MemberStore) throws(StoreError) -> T,
                                      done: @escaping @Sendable (Result<T, StoreError>) -> Void) {
         queue.async { [self] in
             let result: Result<T, StoreError>
             do throws(StoreError) { result = .success(try work(store)) } catch { result = .failure(error) }
-            refresh()
+            if changes { refresh() }
             done(result)
         }
     }
 
     /// `perform` for async callers (the API's handlers).
-    public func run<T: Sendable>(_ work: @escaping @Sendable (any MemberStore) throws(StoreError) -> T) async throws(StoreError) -> T {
+    public func run<T: Sendable>(changes: Bool = true, _ work: @escaping @Sendable (any MemberStore) throws(StoreError) -> T) async throws(StoreError) -> T {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            perform(work) { continuation.resume(returning: $0) }
+            perform(changes: changes, work) { continuation.resume(returning: $0) }
         }
         return try result.get()
     }

@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 REPO=$(cd "$HERE/../.." && pwd)
 ROOTFS_CACHE=${LANYARD_ROOTFS:-/var/tmp/lanyard-systemd-rootfs}
-ROOTFS_PACKAGES=systemd,dbus,systemd-sysv,python3-minimal,procps,iproute2,iputils-ping,libssl3,nftables,curl
+ROOTFS_PACKAGES=systemd,dbus,systemd-sysv,python3-minimal,procps,iproute2,iputils-ping,libssl3,libsqlite3-0,nftables,curl
 DEB_OLD=${LANYARD_DEB:-}
 DEB_NEW=${LANYARD_DEB_NEW:-}
 CONTAINERS=(a b c)
@@ -42,11 +42,12 @@ ensure_rootfs() {
         { timeout 120 apt-get update -qq && timeout 300 apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null ||
             { echo "could not install ${missing[*]} (apt-get failed: no network?)"; return 1; }
     fi
-    if [ -e "$ROOTFS_CACHE/.complete" ]; then echo "rootfs cached at $ROOTFS_CACHE"; return 0; fi
+    # The marker holds the package list: a cache made with another list is built again.
+    if [ "$(cat "$ROOTFS_CACHE/.complete" 2>/dev/null)" = "$ROOTFS_PACKAGES" ]; then echo "rootfs cached at $ROOTFS_CACHE"; return 0; fi
     # One build at a time (another run may be building it now: wait for it, bounded).
     exec 8>"$ROOTFS_CACHE.lock"
     flock -w 700 8 || { echo "another run has been building $ROOTFS_CACHE for 700 s"; return 1; }
-    if [ -e "$ROOTFS_CACHE/.complete" ]; then echo "rootfs built by another run at $ROOTFS_CACHE"; exec 8>&-; return 0; fi
+    if [ "$(cat "$ROOTFS_CACHE/.complete" 2>/dev/null)" = "$ROOTFS_PACKAGES" ]; then echo "rootfs built by another run at $ROOTFS_CACHE"; exec 8>&-; return 0; fi
     local tmp="$ROOTFS_CACHE.tmp.$$" t=$SECONDS
     rm -rf "$ROOTFS_CACHE".tmp.* "$ROOTFS_CACHE"
     echo "building a Debian bookworm rootfs in $ROOTFS_CACHE (once; about a minute)"
@@ -56,7 +57,7 @@ ensure_rootfs() {
         rm -rf "$tmp"; exec 8>&-; return 1
     fi
     chroot "$tmp" apt-get clean
-    touch "$tmp/.complete"
+    echo "$ROOTFS_PACKAGES" >"$tmp/.complete"
     mv "$tmp" "$ROOTFS_CACHE"
     exec 8>&-
     echo "rootfs built in $((SECONDS - t)) s"

@@ -37,7 +37,7 @@ final class PostgresBackend: SQLBackend, @unchecked Sendable {
     /// (libpq's form; a password may also come from PGPASSWORD).
     static func parse(_ url: String) throws(StoreError) -> (PostgresConnection.Configuration, String) {
         guard let c = URLComponents(string: url), c.scheme == "postgres" || c.scheme == "postgresql" else {
-            throw .invalidValue("'\(url)' is not a PostgreSQL URL: use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+            throw .invalidValue("the database is not a PostgreSQL URL that can be read: use postgres://USER:PASSWORD@HOST:PORT/DATABASE, with characters such as / # ? @ in the password written as %2F %23 %3F %40")
         }
         let query = Dictionary((c.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         let user = c.user ?? "lanyard"
@@ -48,7 +48,7 @@ final class PostgresBackend: SQLBackend, @unchecked Sendable {
             return (.init(unixSocketPath: "\(folder)/.s.PGSQL.\(port)", username: user, password: password, database: database),
                     "postgresql \(user)@\(folder)/.s.PGSQL.\(port)/\(database)")
         }
-        guard let host = c.host, !host.isEmpty else { throw .invalidValue("'\(url)' names no host: use postgres://USER@HOST/DATABASE") }
+        guard let host = c.host, !host.isEmpty else { throw .invalidValue("the PostgreSQL URL names no host: use postgres://USER@HOST/DATABASE") }
         let tls: PostgresConnection.Configuration.TLS
         switch query["sslmode"] ?? "prefer" {
         case "disable": tls = .disable

@@ -49,20 +49,34 @@ extension SQLMemberStore {
                 return .member(name: name, pending: existing[1].int == 1)
             }
             if let expires = invite.expiresAt, now >= expires { return .refused(.expired) }
-            guard invite.usesLeft > 0 else { return .refused(.used) }
-            var name = invite.used == 0 ? invite.name : "\(invite.name)-\(invite.used + 1)"
-            var suffix = invite.used + 1
+            // Take a use in one conditional statement: on PostgreSQL it locks the row, so two
+            // switches redeeming the last use at once cannot both succeed (the second finds none
+            // left); a revoke that committed first is seen here too.
+            guard try tx.execute("UPDATE invites SET uses_left = uses_left - 1, used = used + 1 WHERE id = ? AND revoked = 0 AND uses_left > 0",
+                                 [.text(inviteID)]) == 1 else {
+                return .refused(try tx.int("SELECT revoked FROM invites WHERE id = ?", [.text(inviteID)]) == 1 ? .invalid : .used)
+            }
+            let used = Int(try tx.int("SELECT used FROM invites WHERE id = ?", [.text(inviteID)]) ?? 1)
+            var suffix = used
+            var name = Self.numbered(invite.name, suffix)
             while try tx.int("SELECT COUNT(*) FROM members WHERE name = ?", [.text(name)]) != 0 {
                 suffix += 1
-                guard suffix < invite.used + 1000 else { throw .nameTaken(name) }
-                name = "\(invite.name)-\(suffix)"
+                guard suffix < used + 1000 else { throw .nameTaken(name) }
+                name = Self.numbered(invite.name, suffix)
             }
             try Self.insert(Member(name: name, publicKey: publicKey, tags: invite.tags, pending: invite.needsApproval,
                                    createdAt: now, invite: invite.id), tx)
-            try tx.execute("UPDATE invites SET uses_left = uses_left - 1, used = used + 1 WHERE id = ?", [.text(inviteID)])
             try bump(tx)
             return .member(name: name, pending: invite.needsApproval)
         }
+    }
+
+    /// The name of the `n`th member joining with an invite named `base` (`base`, `base-2`, ...),
+    /// the base shortened so that the whole stays a valid name (63 bytes at most).
+    static func numbered(_ base: String, _ n: Int) -> String {
+        guard n > 1 else { return base }
+        let suffix = "-\(n)"
+        return String(base.prefix(63 - suffix.count)) + suffix
     }
 
     // MARK: Operators
@@ -89,6 +103,12 @@ extension SQLMemberStore {
         }
     }
 
+    public func operatorHashes() throws(StoreError) -> Set<String> {
+        try backend.transaction { (tx) throws(StoreError) in
+            Set(try tx.rows("SELECT token_hash FROM operators", []).compactMap { $0[0].string })
+        }
+    }
+
     public func operators() throws(StoreError) -> [String] {
         try backend.transaction { (tx) throws(StoreError) in
             try tx.rows("SELECT name FROM operators ORDER BY name", []).compactMap { $0[0].string }
@@ -102,7 +122,7 @@ extension SQLMemberStore {
     }
 
     /// Equal hashes, compared in time that does not depend on where they differ.
-    static func sameHash(_ a: String, _ b: String) -> Bool {
+    public static func sameHash(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var d: UInt8 = 0

@@ -20,7 +20,7 @@ struct ManagementAPI: Sendable {
             try jsonResponse(NetworkJSON(name: network, publicKey: switchKey.base64, endpoints: endpoints, store: .init(worker.health)))
         }
         router.get("/v1/members") { request, _ in
-            let list = try await store { (s) throws(StoreError) in try s.current() }
+            let list = try await store(changes: false) { (s) throws(StoreError) in try s.current() }
             let live = request.uri.queryParameters["live"] == "true" ? try await livePorts() : [:]
             return try jsonResponse(MemberListJSON(version: list.version, members: list.members.map { MemberJSON($0, live: live[$0.name]) }))
         }
@@ -43,7 +43,7 @@ struct ManagementAPI: Sendable {
         }
         router.get("/v1/members/{name}") { _, context in
             let name = try context.parameters.require("name")
-            guard let member = try await store({ (s) throws(StoreError) in try s.member(named: name) }) else { throw APIError(StoreError.noSuchMember(name)) }
+            guard let member = try await store(changes: false, { (s) throws(StoreError) in try s.member(named: name) }) else { throw APIError(StoreError.noSuchMember(name)) }
             return try jsonResponse(MemberJSON(member, live: try await livePorts()[name]))
         }
         router.patch("/v1/members/{name}") { request, context in
@@ -63,7 +63,7 @@ struct ManagementAPI: Sendable {
             return Response(status: .noContent)
         }
         router.get("/v1/invites") { _, _ in
-            try jsonResponse(try await store { (s) throws(StoreError) in try s.invites() }.map { InviteJSON($0) })
+            try jsonResponse(try await store(changes: false) { (s) throws(StoreError) in try s.invites() }.map { InviteJSON($0) })
         }
         router.post("/v1/invites") { request, _ in
             let body = try await JSONFields.read(request, allowed: ["name", "expiresInSeconds", "uses", "needsApproval", "tags"], required: ["name"])
@@ -93,8 +93,8 @@ struct ManagementAPI: Sendable {
     }
 
     /// Runs `work` on the store's thread; a refusal becomes the matching HTTP error.
-    private func store<T: Sendable>(_ work: @escaping @Sendable (any MemberStore) throws(StoreError) -> T) async throws -> T {
-        do { return try await worker.run(work) } catch { throw APIError(error) }
+    private func store<T: Sendable>(changes: Bool = true, _ work: @escaping @Sendable (any MemberStore) throws(StoreError) -> T) async throws -> T {
+        do { return try await worker.run(changes: changes, work) } catch { throw APIError(error) }
     }
 
     /// Reads request fields; a bad value is a 400 with the store's message.
@@ -104,7 +104,7 @@ struct ManagementAPI: Sendable {
 
     /// The running switch's view of each member, by name.
     private func livePorts() async throws -> [String: SwitchStatus.Port] {
-        let text = await loop.ask(.status("status"))
+        let text = await loop.ask(.status("status ports"))
         guard let status = try? JSONDecoder().decode(SwitchStatus.self, from: Data(text.utf8)) else { return [:] }
         return Dictionary(status.ports.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }

@@ -99,6 +99,8 @@ struct PortCommand: ParsableCommand {
         if let join {
             let joined = try Joiner(folder: joinFolder, logger: logger).join(join, hostname: daemon.name ?? Self.hostname(), maxWait: joinWait)
             (key, peer, hubAddress) = (joined.key, joined.switchKey, joined.endpoints[0])
+            // The switch's other addresses (from the token or its answer): tried in turn when one is silent.
+            otherSwitches = joined.endpoints.dropFirst().map { (address: $0, key: joined.switchKey) }
         } else {
             key = try KeyFiles.privateKey(at: try required(privateKey, "private-key"))
             let keys = try switchKey.map { try KeyFiles.publicKey($0, option: "--switch-key") }

@@ -62,6 +62,8 @@ struct Joiner {
                 case .pending:
                     if !toldPending { logger.notice("joined; waiting for the network's operator to approve this member (`lanyard member approve` on the switch)") }
                     toldPending = true
+                case .refused(.tryLater) where Date() < deadline:
+                    logger.warning("the switch cannot take the join now: \(JoinRefusal.tryLater.message)")
                 case .refused(let why):
                     throw CommandFailure("the switch refused to let this port join: \(why.message)")
                 }
@@ -119,7 +121,9 @@ struct Joiner {
               let name = try? section.value("Name"), let invite = try? section.value("Invite") else {
             throw CommandFailure("\(statePath) is incomplete: remove \(folder) to join again")
         }
-        return Joined(key: try KeyFiles.privateKey(at: keyPath), switchKey: switchKey, endpoints: section.values("Switch"),
+        let endpoints = section.values("Switch")
+        guard !endpoints.isEmpty else { throw CommandFailure("\(statePath) names no switch (Switch = HOST:PORT): remove \(folder) to join again") }
+        return Joined(key: try KeyFiles.privateKey(at: keyPath), switchKey: switchKey, endpoints: endpoints,
                       memberName: name, invite: invite)
     }
 

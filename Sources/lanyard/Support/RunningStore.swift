@@ -105,7 +105,7 @@ enum MemberStores {
 
     /// `location` without a password it may hold (for messages and logs).
     static func shown(_ location: String) -> String {
-        guard let scheme = location.range(of: "://"), let at = location.range(of: "@"), scheme.upperBound < at.lowerBound,
+        guard let scheme = location.range(of: "://"), let at = location.range(of: "@", options: .backwards), scheme.upperBound < at.lowerBound,
               let colon = location[scheme.upperBound..<at.lowerBound].firstIndex(of: ":") else { return location }
         return String(location[..<colon]) + ":***" + String(location[at.lowerBound...])
     }
