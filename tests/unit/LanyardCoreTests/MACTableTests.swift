@@ -16,6 +16,22 @@ let s = Nanoseconds.seconds(1)
         #expect(t.count == 1 && t.count(of: 1) == 1)
     }
 
+    /// A pin moved from one member to another: the old owner's learned entry goes at once, and
+    /// the MAC is learned only on the new owner's port from then on.
+    @Test func forgettingAMovedPinLetsOnlyTheNewOwnerLearnIt() {
+        var t = MACTable()
+        t.pin(a, to: 1)
+        #expect(t.learn(a, on: 1, now: 0) == .learned)
+        t.unpinAll(of: 1)
+        t.forget(a)
+        t.pin(a, to: 2)
+        #expect(t.port(of: a, now: s) == nil)
+        #expect(t.count(of: 1) == 0)
+        #expect(t.learn(a, on: 1, now: s) != .learned)
+        #expect(t.learn(a, on: 2, now: s) == .learned)
+        #expect(t.port(of: a, now: s) == 2)
+    }
+
     @Test func agesOut() {
         var t = MACTable(configuration: .init(agingTime: 300 * s))
         _ = t.learn(a, on: 1, now: 0)

@@ -109,6 +109,20 @@ import Testing
         #expect(throws: StoreError.self) { try store.revokeInvite("nope") }
     }
 
+    @Test func numberedJoinNamesStayValid() throws {
+        let store = try makeStore()
+        let long = String(repeating: "n", count: 63)
+        try store.createInvite(Invite(id: "2", secretHash: "h", name: long, createdAt: 0, expiresAt: nil, usesLeft: 12))
+        var names: [String] = []
+        for _ in 0..<12 {
+            if case .member(let name, _) = try store.redeem(inviteID: "2", secretHash: "h", publicKey: key(), now: 1) { names.append(name) }
+        }
+        #expect(names.count == 12 && Set(names).count == 12)
+        #expect(names.allSatisfy(Member.isValidName))
+        #expect(names.last!.hasSuffix("-12"))
+        #expect(try store.redeem(inviteID: "2", secretHash: "h", publicKey: key(), now: 1) == .refused(.used))
+    }
+
     @Test func operatorsAreFoundByTokenHash() throws {
         let store = try makeStore()
         try store.addOperator("alice", tokenHash: "aaaa")
@@ -118,5 +132,7 @@ import Testing
         try store.removeOperator("alice")
         #expect(try store.operator(tokenHash: "aaaa") == nil)
         #expect(try store.operators() == [])
+        try store.addOperator("bob", tokenHash: "bbbb")
+        #expect(try store.operatorHashes() == ["bbbb"])
     }
 }
