@@ -228,8 +228,10 @@ sqlite_locked() {
     local t; t=$SECONDS
     wait_until 40 inns a ping -c 1 -W 1 198.51.100.13 >/dev/null || return 1
     echo "measured: a (its pins changed by the previous check) reaches c again after $((SECONDS - t)) s"
-    python3 -c "import sqlite3,time; c=sqlite3.connect('$DB', isolation_level=None); c.execute('BEGIN EXCLUSIVE'); time.sleep(8)" & local h=$!
-    sleep 0.5
+    rm -f "$WORK/locked.held"
+    python3 -c "import sqlite3,time; c=sqlite3.connect('$DB', isolation_level=None, timeout=20); c.execute('BEGIN EXCLUSIVE'); open('$WORK/locked.held','w').close(); time.sleep(8)" & local h=$!
+    # (the lock is taken once the marker exists: python may start slowly on a busy machine)
+    wait_until 20 test -e "$WORK/locked.held" || { echo "the lock was never taken"; return 1; }
     local code during
     inns a ping -c 20 -i 0.3 -W 1 198.51.100.13 >"$WORK/locked.ping" & local p=$!
     code=$(curl -s -o "$WORK/locked.out" -w '%{http_code}' --unix-socket "$API" -X POST -d "{\"name\":\"d\",\"publicKey\":\"$(cat "$WORK/d.pub")\"}" http://lanyard/v1/members)
