@@ -7,7 +7,7 @@
 # per kind of event (median, p99, max).
 #
 #   usage: tests/e2e/chaos.sh [--seed N] [--duration SECONDS] [--extra SECONDS]
-#   CI (scripts/test.sh runs it with the defaults): random seed (printed), 150 s of events.
+#   CI (scripts/test.sh runs it with the defaults): random seed (printed), 100 s of events.
 #   Long run (30 minutes; replay a failure with its seed):
 #       bash tests/e2e/chaos.sh --duration 1800 --seed 12345
 #   CHAOS_KINDS=kill_port,kill_switch ... limits the kinds of event (for replaying one kind).
@@ -46,7 +46,7 @@
 # table shows how long it really took ("never" if not even then).
 HERE=$(cd "$(dirname "$0")" && pwd)
 SEED=${SEED:-$RANDOM}
-DURATION=150
+DURATION=100
 EXTRA=40
 while [ $# -gt 0 ]; do
     case $1 in

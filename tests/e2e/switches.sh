@@ -70,13 +70,17 @@ check "after PostgreSQL restarts, changes still reach every switch" listen_lost
 
 up_at() { "$LANYARD" status --socket "/run/lanyard/${PFX}-$1.sock" | grep -oE "[0-9]+ of [0-9]+ ports up" | cut -d' ' -f1; }
 failover() {
+    # a is a member again before the ports start (a port refused at its first switch would try
+    # the second, and ports at different switches cannot reach each other yet).
+    api sw1 -X POST -d "{\"name\":\"a\",\"publicKey\":\"$(cat "$WORK/a.pub")\"}" http://lanyard/v1/members >/dev/null
+    local v; v=$(api sw1 http://lanyard/v1/members | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+    until_applied sw2 "$v" >/dev/null || { echo "sw2 never applied version $v"; return 1; }
     for n in a:11 b:12; do
         stop "port-${n%:*}"
         start "port-${n%:*}" "${n%:*}" "$LANYARD" port --switch 192.0.2.1:51820 --switch-key "$(cat "$WORK/sw1.pub")" \
             --switch 192.0.2.2:51820 --switch-key "$(cat "$WORK/sw2.pub")" --private-key "$WORK/${n%:*}.key" \
             --tap "tap${n%:*}" --name "${PFX}-${n%:*}" --address "198.51.100.${n#*:}/24"
     done
-    api sw1 -X POST -d "{\"name\":\"a\",\"publicKey\":\"$(cat "$WORK/a.pub")\"}" http://lanyard/v1/members >/dev/null
     wait_until 20 inns a ping -c 1 -W 1 198.51.100.12 >/dev/null || { echo "a and b never met at sw1"; return 1; }
     local before; before="sw1 $(up_at sw1) up, sw2 $(up_at sw2) up"
     # b pings a throughout; sw1 is killed (no goodbye).

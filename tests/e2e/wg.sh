@@ -180,14 +180,16 @@ netns_move_check() {
     # Jumbo MTU (below): the first packets, 8 UDP datagrams of 20 KB sent at once, wait in the
     # queue while the handshake runs; every one must arrive.
     inns c ip link set "$NIF" mtu 34736 && inns p1 ip link set "${PFX}p1" mtu 34736 || return 1
-    inns p1 timeout 8 python3 -c '
-import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-s.bind(("198.51.100.2", 9999)); s.settimeout(3); n = 0
+    rm -f "$WORK/burst.bound"
+    inns p1 timeout 20 python3 -c '
+import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(("198.51.100.2", 9999)); open(sys.argv[1], "w").close(); s.settimeout(3); n = 0
 try:
     while n < 8: s.recv(65535); n += 1
 except OSError: pass
-print(n)' >"$WORK/burst.txt" & local receiver=$!
-    sleep 0.5
+print(n)' "$WORK/burst.bound" >"$WORK/burst.txt" & local receiver=$!
+    # (sent only once the receiver is bound: python may start slowly on a busy machine)
+    wait_until 15 test -e "$WORK/burst.bound" || return 1
     inns c python3 -c '
 import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(8): s.sendto(b"x" * 20000, ("198.51.100.2", 9999))'
