@@ -20,6 +20,15 @@ public struct AuthorizedPeer: Sendable {
         self.addresses = addresses
     }
 
+    /// This peer as a `[Port]` section of a ports file (what `parse` reads back), each line
+    /// prefixed by `linePrefix` (`"# "` comments it out).
+    public func portSection(linePrefix c: String = "") -> String {
+        var out = "\n\(c)[Port]\n\(c)Name = \(name)\n\(c)PublicKey = \(publicKey.base64)\n"
+        if let presharedKey { out += "\(c)PresharedKey = \(presharedKey.base64)\n" }
+        for mac in macs { out += "\(c)MACAddress = \(mac)\n" }
+        return out
+    }
+
     /// Which file is being read: a switch's ports or a server's clients.
     public enum Kind: String, Sendable {
         case port = "Port"

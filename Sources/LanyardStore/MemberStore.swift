@@ -33,10 +33,8 @@ public protocol MemberStore: AnyObject, Sendable {
     /// Operators of the API over TCP: their bearer tokens, stored as hashes.
     func addOperator(_ name: String, tokenHash: String) throws(StoreError)
     func removeOperator(_ name: String) throws(StoreError)
-    /// The operator whose token has this hash, if any.
-    func `operator`(tokenHash: String) throws(StoreError) -> String?
     func operators() throws(StoreError) -> [String]
-    /// Every operator's token hash (the API holds them to check tokens without a query each).
+    /// Every operator's token hash (the API holds them and compares a token with each).
     func operatorHashes() throws(StoreError) -> Set<String>
 
     /// Calls `changed` (on any thread) when another writer changed the members, where the
@@ -56,7 +54,7 @@ extension MemberStore {
 extension MemberStore {
     /// One by one, where the store has no transactions of its own (a ports file, the API).
     public func add(all members: [Member]) throws(StoreError) { for m in members { try add(m) } }
-    public func operatorHashes() throws(StoreError) -> Set<String> { [] }
+
 
     public func watch(_ changed: @escaping @Sendable () -> Void) {}
     public func stopWatching() {}

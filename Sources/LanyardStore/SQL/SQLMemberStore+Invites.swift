@@ -42,7 +42,7 @@ extension SQLMemberStore {
                 FROM invites WHERE id = ?
                 """, [.text(inviteID)]).first else { return .refused(.invalid) }
             let invite = Self.invite(row)
-            guard Self.sameHash(invite.secretHash, secretHash), !invite.revoked else { return .refused(.invalid) }
+            guard JoinToken.sameHash(invite.secretHash, secretHash), !invite.revoked else { return .refused(.invalid) }
             if let existing = try tx.rows("SELECT name, pending, invite FROM members WHERE public_key = ?", [key]).first {
                 // The same joiner again (its reply was lost): the same answer.
                 guard existing[2].string == inviteID, let name = existing[0].string else { return .refused(.keyTaken) }
@@ -96,13 +96,6 @@ extension SQLMemberStore {
         }
     }
 
-    public func `operator`(tokenHash: String) throws(StoreError) -> String? {
-        try backend.transaction { (tx) throws(StoreError) in
-            // Compared in constant time over every operator (a handful), not by an index lookup.
-            try tx.rows("SELECT name, token_hash FROM operators", []).first { Self.sameHash($0[1].string ?? "", tokenHash) }?[0].string
-        }
-    }
-
     public func operatorHashes() throws(StoreError) -> Set<String> {
         try backend.transaction { (tx) throws(StoreError) in
             Set(try tx.rows("SELECT token_hash FROM operators", []).compactMap { $0[0].string })
@@ -121,14 +114,6 @@ extension SQLMemberStore {
                revoked: row[7].int == 1, needsApproval: row[8].int == 1, tags: tags(row[9].string))
     }
 
-    /// Equal hashes, compared in time that does not depend on where they differ.
-    public static func sameHash(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var d: UInt8 = 0
-        for i in x.indices { d |= x[i] ^ y[i] }
-        return d == 0
-    }
 }
 
 /// Unix seconds now.

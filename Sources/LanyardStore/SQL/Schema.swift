@@ -39,7 +39,7 @@ enum Schema {
             try tx.execute("CREATE TABLE IF NOT EXISTS lanyard_schema (version BIGINT NOT NULL)", [])
             let found = Int(try tx.int("SELECT MAX(version) FROM lanyard_schema") ?? 0)
             guard found <= latest else { throw .newerSchema(found: found, known: latest) }
-            for version in (found + 1)...max(found + 1, latest) where version <= latest {
+            for version in stride(from: found + 1, through: latest, by: 1) {
                 for statement in migrations[version - 1] { try tx.execute(statement, []) }
                 try tx.execute("INSERT INTO lanyard_schema (version) VALUES (?)", [.integer(Int64(version))])
             }

@@ -132,9 +132,11 @@ final class APIMemberStore: MemberStore {
     func addOperator(_ name: String, tokenHash: String) throws(StoreError) {
         throw .unsupported("operators are managed on the database directly: stop using --name, or give --database")
     }
-    func removeOperator(_ name: String) throws(StoreError) { try addOperator(name, tokenHash: "") }
-    func `operator`(tokenHash: String) throws(StoreError) -> String? { nil }
+    func removeOperator(_ name: String) throws(StoreError) {
+        throw .unsupported("operators are managed on the database directly: stop using --name, or give --database")
+    }
     func operators() throws(StoreError) -> [String] { [] }
+    func operatorHashes() throws(StoreError) -> Set<String> { [] }
 
     /// Makes an invite on the running switch (which knows its key and address); returns the token.
     func invite(_ body: [String: Any]) throws(StoreError) -> InviteJSON {

@@ -172,7 +172,7 @@ struct OperatorAuthentication: RouterMiddleware {
             } catch { throw APIError(error) }
         }
         // Constant time over every operator's hash (a handful).
-        guard hashes!.reduce(false, { $0 || SQLMemberStore.sameHash($1, hash) }) else {
+        guard hashes!.reduce(false, { $0 || JoinToken.sameHash($1, hash) }) else {
             throw APIError(.unauthorized, "the token is not an operator's (revoked, or mistyped)")
         }
         return try await next(request, context)

@@ -3,6 +3,7 @@ import Foundation
 import LanyardCore
 import LanyardLinux
 import LanyardNode
+import LanyardStore
 import LanyardWireGuard
 
 /// `lanyard switch add-port`: authorizes a port in the ports file and on a running switch.
@@ -29,15 +30,17 @@ struct SwitchAddPortCommand: ParsableCommand {
     @ParentCommand var parent: SwitchCommand
 
     func run() throws {
-        guard !portName.isEmpty, portName.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw CommandFailure("the name may contain letters, digits, '-', '_' and '.' only")
+        guard Member.isValidName(portName) else {
+            throw CommandFailure("the name may contain letters, digits, '-', '_' and '.' only (1 to 63)")
         }
         let key = try KeyFiles.publicKey(publicKey, option: "PUBLIC-KEY")
-        for m in mac where MACAddress(m) == nil { throw CommandFailure("--mac '\(m)' is not a MAC address like 02:00:00:00:00:01") }
+        let macs = try mac.map { m in
+            guard let parsed = MACAddress(m) else { throw CommandFailure("--mac '\(m)' is not a MAC address like 02:00:00:00:00:01") }
+            return parsed
+        }
         let ports = try required(parent.ports, "ports")
-        var entry = "\n[Port]\nName = \(portName)\nPublicKey = \(key.base64)\n"
-        if let presharedKey { entry += "PresharedKey = \(try KeyFiles.presharedKey(at: presharedKey).base64)\n" }
-        for m in mac { entry += "MACAddress = \(m)\n" }
+        let entry = AuthorizedPeer(name: portName, publicKey: key, presharedKey: try presharedKey.map(KeyFiles.presharedKey(at:)),
+                                   macs: macs).portSection()
         try MemberFile.locked(ports) {
             let names = try MemberFile.names(section: "Port", in: ports)
             guard !names.contains(portName) else { throw CommandFailure("\(ports) already has a port named \(portName)") }

@@ -38,9 +38,7 @@ final class PortsFileStore: MemberStore {
     func add(_ m: Member) throws(StoreError) {
         guard Member.isValidName(m.name) else { throw .invalidName(m.name) }
         guard m.tags.isEmpty, m.enabled else { throw unsupported("tags and disabled members") }
-        var entry = "\n[Port]\nName = \(m.name)\nPublicKey = \(m.publicKey.base64)\n"
-        if let psk = m.presharedKey { entry += "PresharedKey = \(psk.base64)\n" }
-        for mac in m.macs { entry += "MACAddress = \(mac)\n" }
+        let entry = AuthorizedPeer(member: m).portSection()
         do {
             try MemberFile.locked(path) {
                 if try MemberFile.names(section: "Port", in: path).contains(m.name) { throw StoreError.nameTaken(m.name) }
@@ -65,8 +63,8 @@ final class PortsFileStore: MemberStore {
     func redeem(inviteID: String, secretHash: String, publicKey: PublicKey, now: Int64) throws(StoreError) -> Redemption { .refused(.invalid) }
     func addOperator(_ name: String, tokenHash: String) throws(StoreError) { throw unsupported("operators") }
     func removeOperator(_ name: String) throws(StoreError) { throw unsupported("operators") }
-    func `operator`(tokenHash: String) throws(StoreError) -> String? { nil }
     func operators() throws(StoreError) -> [String] { [] }
+    func operatorHashes() throws(StoreError) -> Set<String> { [] }
 
     private func unsupported(_ what: String) -> StoreError {
         .unsupported("a ports file holds no \(what): move it into a database with `lanyard member import \(path)`, then run the switch with --database")
@@ -75,12 +73,7 @@ final class PortsFileStore: MemberStore {
     /// The text of a ports file listing `members` (those that may join; others as comments).
     static func text(_ members: [Member]) -> String {
         var out = "# Exported by lanyard member export. Members that may not join now are commented out.\n"
-        for m in members {
-            let c = m.isActive ? "" : "# "
-            out += "\n\(c)[Port]\n\(c)Name = \(m.name)\n\(c)PublicKey = \(m.publicKey.base64)\n"
-            if let psk = m.presharedKey { out += "\(c)PresharedKey = \(psk.base64)\n" }
-            for mac in m.macs { out += "\(c)MACAddress = \(mac)\n" }
-        }
+        for m in members { out += AuthorizedPeer(member: m).portSection(linePrefix: m.isActive ? "" : "# ") }
         return out
     }
 }
