@@ -336,7 +336,7 @@ public final class PortNode {
         case .bye:
             logger.notice("the switch is shutting down; will register again when it is back (direct paths stay up)")
             hub.registration.hubLeft(now: now)
-        case .hello, .ping, .config, .lookup, .endpoints, .vouch:
+        case .hello, .ping, .config, .lookup, .endpoints, .vouch, .roster, .meshIntroduce, .meshRelay, .meshFrame:
             hub.drops.record(.notAFrame)
         }
     }

@@ -56,6 +56,28 @@ public struct SwitchStatus: Codable, Sendable {
     public var store: Store? = nil
     /// Join requests answered (a switch on a member database).
     public var joins: JoinCounters? = nil
+    /// The other switches of the network, and what crossed between them (a switch in a mesh).
+    public var mesh: Mesh? = nil
+
+    /// One switch among several: its listen address, its peers, the traffic between them.
+    public struct Mesh: Codable, Sendable {
+        public var listen: String
+        public var switches: [MeshPeer]
+        /// Members of this network registered at another switch now.
+        public var remoteMembers: Int
+        public var counters: MeshCounters
+    }
+
+    /// Another switch of the network.
+    public struct MeshPeer: Codable, Sendable {
+        public var name: String
+        public var publicKey: String
+        public var endpoint: String
+        public var up: Bool
+        /// Members registered there, as it last said.
+        public var members: Int
+        public var lastHandshakeSeconds: Double?
+    }
 
     /// The member store, as the daemon last saw it.
     public struct Store: Codable, Sendable, Equatable {

@@ -47,9 +47,9 @@ public final class SwitchNode {
     private var requestBudget: [TokenBucket] = []
     /// Per member: whether another member may hold a session with it from this run (it was
     /// heard from, or introduced to someone), so its removal or new pins must be announced.
-    private var known: [Bool] = []
+    var known: [Bool] = []
     /// Relayed traffic by pair and in total.
-    private(set) var relayed = RelayPairCounters()
+    var relayed = RelayPairCounters()
     private var nextRelayPrune: Nanoseconds = 0
     /// Changes whenever a member is removed; every `pong` carries it, so a port that missed a
     /// `memberGone` notices at its next keepalive and looks its members up again. It starts at a
@@ -59,6 +59,8 @@ public final class SwitchNode {
     public var joins: JoinDesk?
     /// The member store's state, shown in status (set by the daemon from the store's thread's reports).
     public var store: SwitchStatus.Store?
+    /// The other switches of the network, when several serve it (`SwitchNode+Mesh`).
+    var mesh: SwitchMesh?
 
     public init(settings: SwitchSettings, hub: PeerHub, pins: [(MACAddress, PortID)], logger: Logger) {
         self.settings = settings
@@ -82,6 +84,7 @@ public final class SwitchNode {
     public func receiveAll(now: Nanoseconds) throws(SystemError) {
         try hub.receiveAll(now: now, deliver: { deliver($0, from: $1, now: now) },
                            relay: { self.relay($0, from: $1, now: now) })
+        mesh?.hub.flush()
     }
 
     /// Timers: keepalives, retries, silence, MAC aging. Call often (every few hundred ms).
@@ -89,7 +92,9 @@ public final class SwitchNode {
         hub.housekeeping(now: now, silenceTimeout: settings.silenceTimeout) { id in
             fabric.removePort(id)
             gates[Int(id)] = nil
+            announce(id, registered: false, now: now)
         }
+        meshHousekeeping(now: now)
         fabric.expire(now: now)
         if now >= nextRelayPrune {
             nextRelayPrune = now &+ .seconds(60)
@@ -123,7 +128,13 @@ public final class SwitchNode {
         }
         let to = RelayHeader.memberID(bytes)
         guard Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isUp, let endpoint = hub.peers[Int(to)].endpoint else {
-            hub.drops.record(.relayToUnknownMember); return
+            // Registered at another switch: the datagram goes there, still sealed.
+            if Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isMember, relayAcross(bytes, from: from, to: to, now: now) {
+                relayed.record(from: from, to: to, bytes: bytes.count, now: now)
+            } else {
+                hub.drops.record(.relayToUnknownMember)
+            }
+            return
         }
         hub.io.forward(bytes, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
         relayed.record(from: from, to: to, bytes: bytes.count, now: now)
@@ -150,11 +161,12 @@ public final class SwitchNode {
             switch fabric.decide(frame: frame, ingress: id, now: now) {
             case .drop: return
             case .unicast(let out):
-                if hub.peers[Int(out)].isUp { hub.send(message, to: out, now: now) }
+                if hub.peers[Int(out)].isUp { hub.send(message, to: out, now: now) } else if mesh != nil { frameAcross(message, origin: id, to: out, now: now) }
             case .flood:
                 for out in hub.peers.indices where out != Int(id) && hub.peers[out].isUp {
                     hub.send(message, to: PortID(out), now: now)
                 }
+                if mesh != nil { frameAcross(message, origin: id, to: nil, now: now) }
             }
         case .hello:
             welcome(id, now: now)
@@ -173,6 +185,7 @@ public final class SwitchNode {
             hub.markDown(id)
             fabric.removePort(id)
             gates[Int(id)] = nil
+            announce(id, registered: false, now: now)
         case .lookup:
             guard admitRequest(from: id, now: now) else { return }
             guard let request = try? LookupRequest(parsing: body) else { hub.drops.record(.lanyardMalformed); return }
@@ -198,7 +211,7 @@ public final class SwitchNode {
                 // already holds; one member can never make the switch learn a MAC for another.
                 sendMemberInfo(about: subject, to: id, rendezvous: false, now: now)
             }
-        case .welcome, .pong, .config, .member, .memberGone:
+        case .welcome, .pong, .config, .member, .memberGone, .roster, .meshIntroduce, .meshRelay, .meshFrame:
             hub.drops.record(.notAFrame)
         }
     }
@@ -224,6 +237,7 @@ public final class SwitchNode {
             keepaliveSeconds: UInt16(clamping: settings.keepaliveInterval / 1_000_000_000),
             silenceTimeoutSeconds: UInt16(clamping: settings.silenceTimeout / 1_000_000_000), directory: directory)
         LanyardMessage.encode(.welcome, body: welcome.bytes).withUnsafeBytes { hub.send($0, to: id, now: now) }
+        announce(id, registered: true, now: now)
     }
 
     /// Answers a lookup: the requester learns who the member is and where it might be; the member,
@@ -243,21 +257,28 @@ public final class SwitchNode {
             hub.drops.record(.relayToUnknownMember)
             return
         }
+        // Registered at another switch: that switch introduces the two, and answers through us.
+        if !hub.peers[Int(target)].isUp, introduceAcross(requester, to: target, now: now) { return }
         sendMemberInfo(about: target, to: requester, rendezvous: false, now: now)
         if hub.peers[Int(target)].isUp { sendMemberInfo(about: requester, to: target, rendezvous: true, now: now) }
     }
 
     private func sendMemberInfo(about subject: PortID, to recipient: PortID, rendezvous: Bool, now: Nanoseconds) {
         known[Int(subject)] = true
+        let info = memberInfo(about: subject, rendezvous: rendezvous, now: now)
+        LanyardMessage.encode(.member, body: info.bytes).withUnsafeBytes { hub.send($0, to: recipient, now: now) }
+    }
+
+    /// Who member `subject` is and where it might be reached, as this switch sees it.
+    func memberInfo(about subject: PortID, rendezvous: Bool, now: Nanoseconds) -> MemberInfo {
         let peer = hub.peers[Int(subject)]
         let authorized = hub.directory.peers[Int(subject)]
         var candidates: [CandidateAddress] = []
         if peer.isUp, let observed = peer.endpoint?.candidate { candidates.append(observed) }
         for c in localCandidates[Int(subject)] where !candidates.contains(c) { candidates.append(c) }
-        let info = MemberInfo(id: subject, isUp: peer.isUp, isRendezvous: rendezvous, publicKey: authorized.publicKey.rawValue,
-                              pinnedMACs: authorized.macs, learnedMACs: fabric.table.macs(of: subject, now: now),
-                              candidates: candidates, name: authorized.name)
-        LanyardMessage.encode(.member, body: info.bytes).withUnsafeBytes { hub.send($0, to: recipient, now: now) }
+        return MemberInfo(id: subject, isUp: peer.isUp, isRendezvous: rendezvous, publicKey: authorized.publicKey.rawValue,
+                          pinnedMACs: authorized.macs, learnedMACs: fabric.table.macs(of: subject, now: now),
+                          candidates: candidates, name: authorized.name)
     }
 
     // MARK: Membership changes
@@ -305,6 +326,7 @@ public final class SwitchNode {
             gates[i] = nil
             localCandidates[i] = []
             relayed.forget(id)
+            mesh?.roster.forget(id)
             hub.remove(id)
         }
         if announce { membershipRevision &+= 1 }
@@ -315,6 +337,7 @@ public final class SwitchNode {
             gates[Int(id)] = nil
             localCandidates[Int(id)] = []
             relayed.forget(id)   // nothing the slot's previous member relayed is credited to this one
+            mesh?.roster.forget(id)
             requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
             known[Int(id)] = false
             for mac in p.macs { fabric.pin(mac, to: id) }
@@ -325,7 +348,10 @@ public final class SwitchNode {
     }
 
     /// Tells every registered port that the switch is going away, so they re-register at once.
-    public func sayGoodbye(now: Nanoseconds) { hub.sayGoodbye(now: now) }
+    public func sayGoodbye(now: Nanoseconds) {
+        hub.sayGoodbye(now: now)
+        mesh?.hub.sayGoodbye(now: now)
+    }
 
     /// One line for systemd's status.
     public func summary() -> String { "\(hub.upSummary("ports")), \(fabric.table.count) MACs" }
@@ -380,6 +406,15 @@ public final class SwitchNode {
         s.macMoves = fabric.moves
         s.store = store
         s.joins = joins?.counters
+        s.mesh = meshStatus(now: now)
+        if let mesh {
+            // A member registered at another switch is up there: say where.
+            for i in s.ports.indices where s.ports[i].state != "up" {
+                if let at = mesh.roster.location(of: s.ports[i].id), mesh.isUp(at.peer) {
+                    s.ports[i].state = "up at \(mesh.hub.name(of: at.peer))"
+                }
+            }
+        }
         return s
     }
 }

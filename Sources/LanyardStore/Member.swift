@@ -53,9 +53,12 @@ public struct MemberList: Sendable {
     /// Grows with every change; two reads with the same version saw the same list.
     public var version: Int64
     public var members: [Member]
-    public init(version: Int64, members: [Member]) {
+    /// The switches that serve the network (a store shared by several; empty for one switch).
+    public var switches: [SwitchRecord]
+    public init(version: Int64, members: [Member], switches: [SwitchRecord] = []) {
         self.version = version
         self.members = members
+        self.switches = switches
     }
     /// The members that may join now.
     public var active: [Member] { members.filter(\.isActive) }
@@ -124,4 +127,23 @@ public enum Redemption: Sendable, Equatable {
 /// stranger learns nothing about which invites exist.
 public enum RedeemRefusal: Sendable, Equatable {
     case invalid, expired, used, keyTaken
+}
+
+/// One switch of a network served by several: who it is and where the other switches reach it.
+/// Written by the switch itself at start (`lanyard switch --mesh-endpoint`).
+public struct SwitchRecord: Sendable, Equatable {
+    /// The switch's instance name, unique within the network.
+    public var name: String
+    public var publicKey: PublicKey
+    /// Where the other switches reach its switch-to-switch socket, HOST:PORT.
+    public var meshEndpoint: String
+    /// Where members reach it, HOST:PORT each (what its join tokens carry).
+    public var endpoints: [String]
+
+    public init(name: String, publicKey: PublicKey, meshEndpoint: String, endpoints: [String] = []) {
+        self.name = name
+        self.publicKey = publicKey
+        self.meshEndpoint = meshEndpoint
+        self.endpoints = endpoints
+    }
 }

@@ -37,6 +37,12 @@ public protocol MemberStore: AnyObject, Sendable {
     /// Every operator's token hash (the API holds them and compares a token with each).
     func operatorHashes() throws(StoreError) -> Set<String>
 
+    /// Lists switch `record` as one of the network's (replacing an entry of the same name or
+    /// key); a store that holds no switches refuses.
+    func registerSwitch(_ record: SwitchRecord, now: Int64) throws(StoreError)
+    /// Takes switch `name` off the list.
+    func removeSwitch(_ name: String) throws(StoreError)
+
     /// Calls `changed` (on any thread) when another writer changed the members, where the
     /// store can tell (PostgreSQL's LISTEN/NOTIFY); others are only polled.
     func watch(_ changed: @escaping @Sendable () -> Void)
@@ -58,4 +64,11 @@ extension MemberStore {
 
     public func watch(_ changed: @escaping @Sendable () -> Void) {}
     public func stopWatching() {}
+
+    public func registerSwitch(_ record: SwitchRecord, now: Int64) throws(StoreError) {
+        throw .unsupported("\(location) cannot list several switches: give them one PostgreSQL database (--database postgres://...)")
+    }
+    public func removeSwitch(_ name: String) throws(StoreError) {
+        throw .unsupported("\(location) lists no switches")
+    }
 }

@@ -46,7 +46,7 @@ public final class SQLMemberStore: MemberStore {
                     macs: macs[keyText] ?? [], addresses: addresses[keyText] ?? [], tags: Self.tags(row[3].string),
                     enabled: row[4].int != 0, pending: row[5].int == 1, createdAt: row[6].int ?? 0, invite: row[7].string))
             }
-            return MemberList(version: version, members: members)
+            return MemberList(version: version, members: members, switches: try Self.switches(tx))
         }
     }
 

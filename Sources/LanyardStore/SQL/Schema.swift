@@ -27,6 +27,13 @@ enum Schema {
             """,
             "CREATE TABLE operators (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL)",
         ],
+        [
+            // The switches that serve one network from one (shared) database.
+            """
+            CREATE TABLE switches (name TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE,
+              mesh_endpoint TEXT NOT NULL, endpoints TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL)
+            """,
+        ],
     ]
 
     static var latest: Int { migrations.count }

@@ -40,6 +40,12 @@ struct SwitchCommand: ParsableCommand {
     @Option(help: "This switch's public address, HOST:PORT, as members reach it; written into join tokens. Repeatable.")
     var endpoint: [String] = []
 
+    @Option(help: "Serve the network together with the other switches listed in the same PostgreSQL database: this switch's switch-to-switch address, HOST:PORT, as the other switches reach it (written into the database at start).")
+    var meshEndpoint: String?
+
+    @Option(help: "Where the switch-to-switch socket listens: [ADDRESS:]PORT (default: all addresses, the port of --mesh-endpoint).")
+    var meshListen: String?
+
     @Option(help: "Also serve the management API on TCP at ADDRESS:PORT (each request needs an operator's bearer token: `lanyard member operator add`). It is always on /run/lanyard/NAME.api.sock, for root.")
     var apiListen: String?
 
@@ -82,6 +88,13 @@ struct SwitchCommand: ParsableCommand {
         }
         if (apiCertificate == nil) != (apiKey == nil) { throw ValidationError("--api-certificate and --api-key go together") }
         if apiCertificate != nil, apiListen == nil { throw ValidationError("--api-certificate is for the API on TCP: add --api-listen ADDRESS:PORT") }
+        if meshEndpoint != nil, ports != nil {
+            throw ValidationError("--mesh-endpoint needs the switches to share a member database (--database postgres://...), not a ports file")
+        }
+        if meshListen != nil, meshEndpoint == nil { throw ValidationError("--mesh-listen goes with --mesh-endpoint") }
+        if let meshEndpoint, (try? SocketAddress.resolve(meshEndpoint)) == nil {
+            throw ValidationError("--mesh-endpoint '\(meshEndpoint)' is not HOST:PORT that resolves here")
+        }
         if apiListen != nil, ports != nil {
             throw ValidationError("--api-listen serves a member database's API: it does not go with --ports")
         }
@@ -115,6 +128,12 @@ struct SwitchCommand: ParsableCommand {
         let signals: SignalWatcher
         do { signals = try SignalWatcher() } catch { throw CommandFailure("\(error)") }
         let store: (any MemberStore)? = ports == nil ? try MemberStores.open(storeLocation, logger: logger) : nil
+        if let store, let meshEndpoint {
+            let record = SwitchRecord(name: daemon.name ?? "switch", publicKey: key.publicKey, meshEndpoint: meshEndpoint, endpoints: endpoint)
+            do { try store.registerSwitch(record, now: UnixTime.now) } catch {
+                throw CommandFailure("cannot list this switch in \(store.location): \(error)")
+            }
+        }
         let first: MemberList? = try store.map { s in
             do { return try s.current() } catch { throw CommandFailure("cannot read the members from \(s.location): \(error)") }
         }
@@ -138,6 +157,15 @@ struct SwitchCommand: ParsableCommand {
             let node = SwitchNode(settings: settings, hub: hub, pins: pins, logger: logger)
             let shown = socket.localAddress.description
             var sources: [EventLoop.Source] = [.init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }]
+            if let meshEndpoint, let first {
+                let port = try SocketAddress.resolve(meshEndpoint).port
+                let meshAddress = try SocketAddress.resolve(meshListen ?? "\(port)", defaultHost: "::", passive: true)
+                let mesh = SwitchMesh(privateKey: key, socket: try UDPSocket(bindTo: meshAddress), logger: logger)
+                node.useMesh(mesh)
+                node.applySwitches(first.switches.map(MeshSwitch.init(record:)), now: monotonicNanoseconds())
+                sources.append(.init(fileDescriptor: mesh.fileDescriptor) { try node.meshReadable(now: $0) })
+                logger.notice("switch-to-switch socket on \(mesh.localAddress); \(first.switches.count) switch(es) listed")
+            }
             var running: RunningStore?
             if let store, let first {
                 let r = try RunningStore(store: store, first: first, node: node, io: hub.io, key: key, endpoints: endpoint, logger: logger)

@@ -11,8 +11,9 @@ import Logging
 /// lists, the store's health and join answers reach the loop. Nothing here blocks the loop.
 final class RunningStore {
     enum Message: Sendable {
-        /// The members that may join now, made into the data path's form on the store's thread.
-        case members([AuthorizedPeer])
+        /// The members that may join now, made into the data path's form on the store's thread,
+        /// and the switches that serve the network.
+        case members([AuthorizedPeer], [MeshSwitch])
         case health(StoreHealth)
         case joined(PublicKey, JoinOutcome, SocketAddress)
     }
@@ -26,7 +27,7 @@ final class RunningStore {
          endpoints: [String], logger: Logger) throws {
         let inbox = try LoopInbox<Message>()
         let worker = StoreWorker(store: store, first: first, logger: logger,
-                                 deliver: { inbox.post(.members($0.active.map(AuthorizedPeer.init(member:)))) },
+                                 deliver: { inbox.post(.members($0.active.map(AuthorizedPeer.init(member:)), $0.switches.map(MeshSwitch.init(record:)))) },
                                  health: { inbox.post(.health($0)) })
         self.inbox = inbox
         self.worker = worker
@@ -44,7 +45,9 @@ final class RunningStore {
         source = .init(fileDescriptor: inbox.fileDescriptor) { now in
             for message in inbox.take() {
                 switch message {
-                case .members(let list): node.apply(list, now: now)
+                case .members(let list, let switches):
+                    node.apply(list, now: now)
+                    node.applySwitches(switches, now: now)
                 case .health(let health): node.store = .init(health)
                 case .joined(let joiner, let outcome, let address): node.joins?.finish(joiner, outcome: outcome, to: address)
                 }
@@ -90,6 +93,11 @@ extension AuthorizedPeer {
     init(member m: Member) {
         self.init(name: m.name, publicKey: m.publicKey, presharedKey: m.presharedKey, macs: m.macs, addresses: m.addresses)
     }
+}
+
+extension MeshSwitch {
+    /// A switch listed in the store as the data path sees it.
+    init(record r: SwitchRecord) { self.init(name: r.name, publicKey: r.publicKey, meshEndpoint: r.meshEndpoint) }
 }
 
 extension SwitchStatus.Store {
