@@ -56,6 +56,24 @@ public enum MetricsExposition {
             r.gauge("lanyard_store_version", help: "Version of the member list in use.").set(store.appliedVersion)
             r.gauge("lanyard_store_applied_timestamp_seconds", help: "When the member list in use was applied (unix time).").set(store.appliedAt)
         }
+        if let m = s.mesh {
+            for peer in m.switches {
+                r.gauge("lanyard_mesh_switch_up", labels: [("switch", peer.name)], help: "1 while this switch holds a session with another switch of the network.")
+                    .set(Int64(peer.up ? 1 : 0))
+                r.gauge("lanyard_mesh_switch_members", labels: [("switch", peer.name)], help: "Members registered at another switch, as it last said.")
+                    .set(Int64(peer.members))
+            }
+            for (direction, t) in [("out", m.counters.relayedOut), ("in", m.counters.relayedIn)] {
+                r.counter("lanyard_mesh_relayed_bytes_total", labels: [("direction", direction)],
+                          help: "Sealed relayed datagrams passed to (out) or taken from (in) other switches, bytes.")
+                    .increment(by: Int64(clamping: direction == "out" ? t.txBytes : t.rxBytes))
+            }
+            for (direction, t) in [("out", m.counters.framesOut), ("in", m.counters.framesIn)] {
+                r.counter("lanyard_mesh_frames_total", labels: [("direction", direction)],
+                          help: "Frames (broadcast, unknown unicast) sent to (out) or taken from (in) other switches.")
+                    .increment(by: Int64(clamping: direction == "out" ? t.txPackets : t.rxPackets))
+            }
+        }
         if let j = s.joins {
             for (outcome, n) in [("accepted", j.accepted), ("pending", j.pending), ("refused", j.refused),
                                  ("unreadable", j.unreadable), ("rate_limited", j.rateLimited)] {

@@ -35,6 +35,14 @@ public enum StatusFormatter {
             out += "\nRelayed (sealed, not readable by the switch)\n"
             out += table(["From", "To", "Packets", "Bytes"], pairs.map { [$0.from, $0.to, String($0.packets), String($0.bytes)] })
         }
+        if let m = s.mesh {
+            let c = m.counters
+            out += "\nOther switches (switch-to-switch on \(m.listen); \(m.remoteMembers) members registered at them)\n"
+            out += table(["Switch", "State", "Endpoint", "Members", "Handshake (s)"], m.switches.map {
+                [$0.name, $0.up ? "up" : "down", $0.endpoint, String($0.members), $0.lastHandshakeSeconds.map { String($0) } ?? "-"]
+            })
+            out += "  relayed across: \(c.relayedOut.txBytes) bytes out, \(c.relayedIn.rxBytes) in; frames: \(c.framesOut.txPackets) out, \(c.framesIn.rxPackets) in; introductions \(c.introductions)\n"
+        }
         out += "\nDrops\n"
         let drops = s.datagramDrops.map { ("datagram: " + $0.key, $0.value) } + s.frameDrops.map { ("frame: " + $0.key, $0.value) }
         out += drops.isEmpty ? "  none\n" : table(["Reason", "Count"], drops.sorted { $0.0 < $1.0 }.map { [$0.0, String($0.1)] })

@@ -55,6 +55,7 @@ path_of() { port_json "$1" | python3 "$HERE/json_get.py" members "name=p$2" path
 mesh_counter() { sw_json "$1" | python3 "$HERE/json_get.py" mesh counters "$2" "$3"; }   # SWITCH relayedOut txBytes
 ping_pair() { inns "p$1" ping -c 2 -i 0.2 -W 2 "198.51.100.$((10 + $2))" >/dev/null; }
 
+has_ports() { "$LANYARD" status --socket "/run/lanyard/${PFX}-s$1.sock" | grep -q "of $2 ports"; }
 mesh_up_is() { [ "$(mesh_up "$1")" = "$2" ]; }
 registered_port() { port_json "$1" | grep -q '"registered"'; }
 path_is() { [ "$(path_of "$1" "$2")" = "$3" ]; }
@@ -169,6 +170,16 @@ killed_switch() {
 }
 check "s1 killed: its ports move to s2, every pair works again within 20 s" killed_switch
 
+no_move_back() {
+    # s1 comes back: it meets the other two again, and nobody moves back to it.
+    start_switch 1
+    wait_until 20 mesh_up_is 1 2 || { echo "s1 sees $(mesh_up 1) switches after its restart"; return 1; }
+    sleep 6
+    echo "switch s1 restarted: sees $(mesh_up 1) other switches; 6 s later p1 at s$(at_switch 1), p2 at s$(at_switch 2)"
+    at_is 1 2 && at_is 2 2 && all_pairs "1 2 3"
+}
+check "s1 restarted: it rejoins the mesh and its former ports stay where they are" no_move_back
+
 store_down() {
     local code
     pg_ctl_in stop || return 1
@@ -179,6 +190,10 @@ store_down() {
     [ "$code" = 503 ] || return 1
     pg_ctl_in start || return 1
     wait_until 20 bash -c "curl -s --unix-socket /run/lanyard/${PFX}-s3.api.sock -X POST -d '{\"name\":\"p7\",\"publicKey\":\"$(cat "$WORK/p7.pub")\"}' http://lanyard/v1/members | grep -q publicKey" || return 1
+    # The other switches LISTEN again after the restart: the change reaches them too.
+    local t0; t0=$(date +%s.%N)
+    wait_until 10 has_ports 1 6 && wait_until 10 has_ports 2 6 || { echo "s1, s2 never saw p7"; return 1; }
+    echo "members: p7 added at s3 after PostgreSQL restarted: s1 and s2 ran with it $(echo "$(date +%s.%N) - $t0" | bc) s later"
     # p7 uses p6's namespace (p6 was removed), s3 first.
     stop port6
     start port7 p6 "$LANYARD" port --switch 192.0.2.3:51820 --switch-key "$(cat "$WORK/s3.pub")" --private-key "$WORK/p7.key" \
@@ -188,7 +203,7 @@ store_down() {
 }
 check "PostgreSQL stopped: traffic goes on and changes get 503; a member added after it is back joins" store_down
 
-for i in 2 3; do stop "switch$i"; done
-left=$(ls /run/lanyard/ 2>/dev/null | grep -c "^${PFX}-s[23]\." || true)
+for i in 1 2 3; do stop "switch$i"; done
+left=$(ls /run/lanyard/ 2>/dev/null | grep -c "^${PFX}-s[123]\." || true)
 check "no socket left by the stopped switches" test "$left" = 0
 summary

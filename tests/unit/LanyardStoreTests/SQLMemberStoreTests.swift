@@ -135,3 +135,36 @@ import Testing
         #expect(try store.operatorHashes() == ["bbbb"])
     }
 }
+
+/// The switches of a network served by several, on a real SQLite file.
+@Suite final class SwitchListTests {
+    let folder = NSTemporaryDirectory() + "lanyard-switches-\(UUID().uuidString)"
+    init() { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+    @Test func aSwitchListsItselfOnceAndARestartChangesNothing() throws {
+        let store = try SQLMemberStore.sqlite(path: folder + "/net.db")
+        let k1 = PrivateKey().publicKey, k2 = PrivateKey().publicKey
+        try store.registerSwitch(SwitchRecord(name: "s1", publicKey: k1, meshEndpoint: "192.0.2.1:51821", endpoints: ["192.0.2.1:51820"]), now: 1)
+        try store.registerSwitch(SwitchRecord(name: "s2", publicKey: k2, meshEndpoint: "192.0.2.2:51821"), now: 1)
+        let v = try store.version()
+        try store.registerSwitch(SwitchRecord(name: "s1", publicKey: k1, meshEndpoint: "192.0.2.1:51821", endpoints: ["192.0.2.1:51820"]), now: 2)
+        #expect(try store.version() == v)
+        let list = try store.current().switches
+        #expect(list.map(\.name) == ["s1", "s2"])
+        #expect(list[0].endpoints == ["192.0.2.1:51820"] && list[1].endpoints.isEmpty)
+        // A new key under the same name replaces the entry; a known key under a new name moves it.
+        let k3 = PrivateKey().publicKey
+        try store.registerSwitch(SwitchRecord(name: "s1", publicKey: k3, meshEndpoint: "192.0.2.1:51821"), now: 3)
+        try store.registerSwitch(SwitchRecord(name: "s3", publicKey: k2, meshEndpoint: "192.0.2.3:51821"), now: 3)
+        #expect(try store.current().switches.map(\.name) == ["s1", "s3"])
+        #expect(try store.current().switches[0].publicKey == k3)
+        #expect(try store.version() > v)
+        try store.removeSwitch("s3")
+        #expect(try store.current().switches.map(\.name) == ["s1"])
+        #expect(throws: StoreError.invalidValue("no switch named s3 is listed")) { try store.removeSwitch("s3") }
+        #expect(throws: StoreError.invalidName("bad name")) {
+            try store.registerSwitch(SwitchRecord(name: "bad name", publicKey: k1, meshEndpoint: "192.0.2.1:51821"), now: 4)
+        }
+    }
+}
