@@ -43,15 +43,16 @@ public enum LanyardMessage {
         /// Switch ↔ switch: members registered at the sender (added, refreshed or gone); body: `RosterUpdate`.
         case roster = 0x0E
         /// Switch ↔ switch: an introduction across switches; body: the recipient's member id of
-        /// the member it is for (4) + `MemberInfo` of the other member, in the sender's ids.
+        /// the member it is for (4), a mode (1: `MeshIntroduction`), and `MemberInfo` of the other
+        /// member, in the sender's ids.
         case meshIntroduce = 0x0F
-        /// Switch ↔ switch: a relay datagram passed on, still sealed end to end; body: the relay
-        /// datagram, its member id the destination in the recipient's ids and the first four
-        /// bytes of its counter the origin in the sender's ids.
-        case meshRelay = 0x10
         /// Switch ↔ switch: a frame from a member of the sender; body: the origin's id in the
         /// sender's ids (4) + the frame or switched-frame message as the member sent it.
-        case meshFrame = 0x11
+        case meshFrame = 0x10
+        /// Switch ↔ switch, now and then: the key that tags the sender's relay datagrams (16),
+        /// which also names its run (a new key: it restarted), and flags (1; bit 0: send me your
+        /// roster).
+        case meshHello = 0x11
     }
 
     /// Why a message was refused.

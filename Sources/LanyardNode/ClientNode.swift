@@ -105,7 +105,7 @@ public final class ClientNode {
         case .bye:
             logger.notice("the server is shutting down; reconnecting when it is back")
             hub.registration.hubLeft(now: now)
-        case .frame, .hello, .welcome, .ping, .switchedFrame, .lookup, .member, .memberGone, .endpoints, .vouch, .roster, .meshIntroduce, .meshRelay, .meshFrame:
+        case .frame, .hello, .welcome, .ping, .switchedFrame, .lookup, .member, .memberGone, .endpoints, .vouch, .roster, .meshIntroduce, .meshFrame, .meshHello:
             hub.drops.record(.notAFrame)
         }
     }

@@ -33,6 +33,10 @@ public final class HubConnection {
     private(set) var current = 0
     /// Times this connection moved to another hub.
     public private(set) var moves: UInt64 = 0
+    /// While connecting to one of several hubs: the handshakes sent to all of them, and where
+    /// each is (resolved when the probe started). Nil once one was chosen.
+    private var probe: NearestHub?
+    private var probeEndpoints: [SocketAddress?] = []
     var registration: Registration
     var traffic = TrafficCounters()
     var drops = ReasonCounters<DatagramDropReason>()
@@ -76,7 +80,11 @@ public final class HubConnection {
     /// Handles one datagram from the socket (the owner may share the socket with other sessions).
     func handle(_ bytes: UnsafeRawBufferPointer, from sender: () -> SocketAddress, now: Nanoseconds,
                         deliver: (UnsafeRawBufferPointer) -> Void) {
-        guard sender() == endpoint else { drops.record(.unexpectedSender); return }
+        let from = sender()
+        guard from == endpoint else {
+            if probe != nil, let k = probeEndpoints.firstIndex(of: from) { probeAnswer(bytes, from: k, now: now) } else { drops.record(.unexpectedSender) }
+            return
+        }
         if case .failure(let box) = WireMessage.classify(bytes) { drops.record(box.reason); return }
         let out = WireMessage.output(for: bytes, scratch: scratch)
         switch link.open(bytes, into: out, now: now) {
@@ -90,8 +98,35 @@ public final class HubConnection {
             traffic.received(bytes.count)
             if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         }
+        if probe != nil, link.isEstablished(now: now) { probe?.answered(current, now: now) }
+        settleProbe(now: now)
         sendHelloIfNeeded(now: now)
         drain(now: now)
+    }
+
+    /// Whether `address` is one of the hubs being probed (the owner routes their datagrams here).
+    public func isProbed(_ address: SocketAddress) -> Bool { probe != nil && probeEndpoints.contains(address) }
+
+    /// A handshake answer from hub `k`, probed but not (yet) the current one.
+    private func probeAnswer(_ bytes: UnsafeRawBufferPointer, from k: Int, now: Nanoseconds) {
+        guard case .success(WireMessage.response) = WireMessage.classify(bytes) else { drops.record(.unexpectedSender); return }
+        let link = choices[k].link
+        if case .drop(let reason) = link.open(bytes, into: scratch, now: now) { drops.record(reason); return }
+        if link.isEstablished(now: now) { probe?.answered(k, now: now) }
+        settleProbe(now: now)
+    }
+
+    /// Once the probe has its answer: the nearest hub becomes the current one, and `hello` goes to it.
+    private func settleProbe(now: Nanoseconds) {
+        guard let p = probe, let k = p.choice(now: now) else { return }
+        probe = nil
+        let rtt = p.roundTrip(k).map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "?"
+        if k != current {
+            select(k)
+        }
+        logger.notice("\(hubAddress) is the nearest of \(choices.count) switches that answered (round trip \(rtt))")
+        if let e = probeEndpoints[k] { endpoint = e }
+        sendHelloIfNeeded(now: now)
     }
 
     /// Runs registration timers and the link's timers. Returns `.lostHub` when the hub fell silent.
@@ -108,6 +143,7 @@ public final class HubConnection {
             moveToNextHub()
         case nil: break
         }
+        settleProbe(now: now)
         sendHelloIfNeeded(now: now)
         drain(now: now)
         flush()
@@ -117,9 +153,15 @@ public final class HubConnection {
     /// Hands over to the next hub in the list, if there is another.
     private func moveToNextHub() {
         guard choices.count > 1 else { return }
-        current = (current + 1) % choices.count
-        let next = choices[current]
-        logger.notice("moving from \(hubAddress) to \(next.address)")
+        let next = (current + 1) % choices.count
+        logger.notice("moving from \(hubAddress) to \(choices[next].address)")
+        select(next)
+    }
+
+    /// Makes hub `k` the current one.
+    private func select(_ k: Int) {
+        current = k
+        let next = choices[k]
         hubAddress = next.address
         link = next.link
         moves &+= 1
@@ -131,8 +173,11 @@ public final class HubConnection {
     public var currentHubKey: String { choices[current].publicKey }
 
     private func startHandshake(attempt: Int, now: Nanoseconds) {
-        // With several hubs, each retry goes to the next one.
-        if attempt > 1, choices.count > 1 { moveToNextHub() }
+        // With several hubs, every try goes to all of them: the nearest that answers is chosen.
+        if choices.count > 1 {
+            probeAll(attempt: attempt, now: now)
+            return
+        }
         if attempt > 1 {
             logger.warning("\(hubAddress) not answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
             if attempt % 2 == 1, mayRebind?() == true {
@@ -157,9 +202,26 @@ public final class HubConnection {
         }
     }
 
+    /// Sends a handshake initiation to every hub at once (see `NearestHub`).
+    private func probeAll(attempt: Int, now: Nanoseconds) {
+        if attempt > 1 {
+            logger.warning("none of \(choices.count) switches answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
+            if attempt % 2 == 1, mayRebind?() == true { try? io.socket.rebind() }
+        } else {
+            logger.info("connecting to the nearest of \(choices.map(\.address).joined(separator: ", "))")
+        }
+        probeEndpoints = choices.map { c in (try? SocketAddress.resolve(c.address)).map { io.socket.adapt($0) } }
+        probe = NearestHub(count: choices.count, now: now)
+        helloSentForHandshake = nil
+        for (k, c) in choices.enumerated() {
+            guard let to = probeEndpoints[k], case .send(let n) = c.link.initiateHandshake(into: scratch, now: now) else { continue }
+            io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: to)
+        }
+    }
+
     /// After each new session, announce ourselves with `hello` until welcomed.
     private func sendHelloIfNeeded(now: Nanoseconds) {
-        guard !registration.isRegistered, link.isEstablished(now: now), let handshake = link.lastHandshake,
+        guard !registration.isRegistered, probe == nil, link.isEstablished(now: now), let handshake = link.lastHandshake,
               helloSentForHandshake != handshake else { return }
         helloSentForHandshake = handshake
         LanyardMessage.encode(.hello, body: helloBody).withUnsafeBytes { seal($0, now: now) }

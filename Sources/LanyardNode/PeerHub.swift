@@ -184,7 +184,13 @@ public final class PeerHub {
     /// Chooses where a peer's datagrams go: straight to `endpoint`, or through the relay at
     /// `endpoint` naming `relayMember`.
     func setRoute(_ id: PortID, endpoint: SocketAddress, relayMember: UInt32?) {
-        peers[Int(id)].endpoint = io.socket.adapt(endpoint)
+        let address = io.socket.adapt(endpoint)
+        if followsRoaming {
+            // A hub's peer reached at a known address (another switch): known there at once.
+            if let old = peers[Int(id)].endpoint, idByEndpoint[old] == id { idByEndpoint[old] = nil }
+            idByEndpoint[address] = id
+        }
+        peers[Int(id)].endpoint = address
         peers[Int(id)].relayMember = relayMember
     }
 
@@ -379,6 +385,9 @@ public final class PeerHub {
         }
         return true
     }
+
+    /// A peer already up registered again (it came back): its time up starts now.
+    func restamp(_ id: PortID, now: Nanoseconds) { peers[Int(id)].upSince = now }
 
     /// Whether a peer that was up and said `bye` may be logged as leaving now (once a minute at most).
     public func mayLogLeaving(_ id: PortID, now: Nanoseconds) -> Bool {

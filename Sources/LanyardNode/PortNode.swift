@@ -175,6 +175,8 @@ public final class PortNode {
             let from = sender()
             if from == hub.endpoint {
                 if RelayHeader.isRelay(bytes) { relayed(bytes, now: now) } else { hub.handle(bytes, from: { from }, now: now) { fromSwitch($0, now: now) } }
+            } else if hub.isProbed(from) {
+                hub.handle(bytes, from: { from }, now: now) { fromSwitch($0, now: now) }
             } else {
                 members.handle(bytes, from: { from }, arrival: nil, expected: nil, now: now) { fromMember($0, $1, $2, now: now) }
             }
@@ -336,7 +338,7 @@ public final class PortNode {
         case .bye:
             logger.notice("the switch is shutting down; will register again when it is back (direct paths stay up)")
             hub.registration.hubLeft(now: now)
-        case .hello, .ping, .config, .lookup, .endpoints, .vouch, .roster, .meshIntroduce, .meshRelay, .meshFrame:
+        case .hello, .ping, .config, .lookup, .endpoints, .vouch, .roster, .meshIntroduce, .meshFrame, .meshHello:
             hub.drops.record(.notAFrame)
         }
     }

@@ -30,20 +30,29 @@ struct RelayGate {
     let key: SipHash24
     let rawKey: [UInt8]
     var window = ReplayWindow(limit: .max)
+    /// The bits of the header's counter that count (between switches the top 24 carry the origin).
+    let counterMask: UInt64
 
     /// A fresh random key (a new one at each registration, so old captures are worthless).
-    init() {
+    init() { self.init(rawKey: Self.randomKey()) }
+
+    /// A key another switch chose for the datagrams it relays to us.
+    init(rawKey: [UInt8], counterMask: UInt64 = .max) {
+        self.rawKey = rawKey
+        key = SipHash24(key: rawKey)
+        self.counterMask = counterMask
+    }
+
+    static func randomKey() -> [UInt8] {
         var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        rawKey = bytes
-        key = SipHash24(key: bytes)
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     enum Verdict { case accept, forged, replayed }
 
     /// Verifies the tag, then the counter; records the counter only for an authentic datagram.
     mutating func check(_ datagram: UnsafeRawBufferPointer) -> Verdict {
-        let counter = RelayHeader.counter(datagram)
+        let counter = RelayHeader.counter(datagram) & counterMask
         guard window.mightAccept(counter) else { return .replayed }
         guard RelayHeader.verify(datagram, key: key) else { return .forged }
         return window.accept(counter) ? .accept : .replayed

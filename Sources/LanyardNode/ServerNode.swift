@@ -153,7 +153,7 @@ public final class ServerNode {
         case .bye:
             if hub.mayLogLeaving(id, now: now) { logger.info("client \(hub.name(of: id)) left") }
             hub.markDown(id)
-        case .frame, .welcome, .pong, .config, .switchedFrame, .lookup, .member, .memberGone, .endpoints, .vouch, .roster, .meshIntroduce, .meshRelay, .meshFrame:
+        case .frame, .welcome, .pong, .config, .switchedFrame, .lookup, .member, .memberGone, .endpoints, .vouch, .roster, .meshIntroduce, .meshFrame, .meshHello:
             hub.drops.record(.notAFrame)
         }
     }

@@ -17,10 +17,25 @@ public final class SwitchMesh {
     var records: [MeshSwitch?] = []
     /// Cross-switch traffic, for status and metrics.
     var counters = MeshCounters()
-    /// Room to build mesh messages around a relayed datagram or a frame (no allocation per packet).
+    /// Room to build mesh messages around a frame (no allocation per packet).
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
     var nextRoster: Nanoseconds = 0
     var nextPing: Nanoseconds = 0
+
+    /// Relayed datagrams go from switch to switch as they came (no second encryption, not one
+    /// byte longer: a full-size one still fits a 1500-byte path), in the relay header's format:
+    /// the member id is the destination in the recipient's ids, the counter's top 24 bits the
+    /// origin in the sender's ids and its low 40 bits a sequence, and the tag is made with this
+    /// run's key, which the other switches learn in `meshHello` inside their sessions.
+    let relayKey: SipHash24
+    let rawRelayKey: [UInt8]
+    var relaySequence: UInt64 = 0
+    static let originShift: UInt64 = 40
+    static let sequenceMask: UInt64 = (1 << 40) - 1
+    /// Per other switch (by slot): the key its relay datagrams carry, and their counter window.
+    var gates: [RelayGate?] = []
+    /// Whether the other switches should send their rosters at the next hello (members were added).
+    var wantRosters = false
 
     /// A full roster goes to every other switch this often; entries live three times as long.
     static let rosterInterval: Nanoseconds = .seconds(10)
@@ -31,6 +46,8 @@ public final class SwitchMesh {
 
     public init(privateKey: PrivateKey, socket: UDPSocket, logger: Logger) {
         ownKey = privateKey.publicKey
+        rawRelayKey = RelayGate.randomKey()
+        relayKey = SipHash24(key: rawRelayKey)
         hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: privateKey, peers: []), io: BatchedSocket(socket), logger: logger)
         self.logger = logger
     }
@@ -53,20 +70,22 @@ public final class SwitchMesh {
             roster.dropPeer(UInt32(slot))
             hub.remove(PortID(slot))
             records[slot] = nil
+            gates[slot] = nil
         }
         for position in diff.added {
             let id = hub.add(peers[position])
-            while records.count <= Int(id) { records.append(nil) }
+            while records.count <= Int(id) { records.append(nil); gates.append(nil) }
+            gates[Int(id)] = nil
             logger.notice("switch \(others[position].name) is in the network at \(others[position].meshEndpoint)")
             changed.append(id)
         }
         for (slot, position) in diff.kept { records[slot] = others[position] }
         for position in diff.added { records[Int(hub.directory.id(of: others[position].publicKey)!)] = others[position] }
-        // Every listed switch's endpoint, resolved here (a name is looked up once per change).
+        // Where to reach each switch not up now (resolved on the store's thread: no lookup here).
         for slot in records.indices {
             guard let record = records[slot], hub.peers[slot].isMember, !hub.peers[slot].isUp else { continue }
-            guard let address = try? SocketAddress.resolve(record.meshEndpoint) else {
-                logger.warning("switch \(record.name): cannot resolve its mesh endpoint \(record.meshEndpoint)")
+            guard let address = record.address else {
+                logger.warning("switch \(record.name): its mesh endpoint \(record.meshEndpoint) does not resolve; tried again at the next change")
                 continue
             }
             hub.setRoute(PortID(slot), endpoint: address, relayMember: nil)
@@ -101,12 +120,15 @@ public final class SwitchMesh {
 public struct MeshSwitch: Sendable, Equatable {
     public var name: String
     public var publicKey: PublicKey
-    /// HOST:PORT of its switch-to-switch socket.
+    /// HOST:PORT of its switch-to-switch socket, and that resolved (nil: it did not resolve).
     public var meshEndpoint: String
+    public var address: SocketAddress?
+    /// Resolves `meshEndpoint` (a name lookup: call it off the event loop).
     public init(name: String, publicKey: PublicKey, meshEndpoint: String) {
         self.name = name
         self.publicKey = publicKey
         self.meshEndpoint = meshEndpoint
+        address = try? SocketAddress.resolve(meshEndpoint)
     }
 }
 
@@ -120,6 +142,8 @@ public struct MeshCounters: Sendable, Equatable, Codable {
     public var framesIn = TrafficCounters()
     /// Introductions across switches, both ways.
     public var introductions: UInt64 = 0
+    /// Relay datagrams from another switch refused: a tag that does not verify, or a counter seen before.
+    public var relayRefused: UInt64 = 0
     /// Mesh messages naming a member the other switch has not announced (counted, dropped).
     public var unknownMember: UInt64 = 0
 }

@@ -1,16 +1,14 @@
 import LanyardCore
 import LanyardLinux
 import LanyardWireGuard
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A switch among several serving one network (docs/DIRECTORY.md): the switches hold WireGuard
 /// sessions with each other and tell each other which members are registered where (`roster`).
 /// A lookup for a member at another switch goes to that switch, which introduces the two (the
 /// rendezvous crosses switches); a relayed datagram for it goes member → switch → switch →
-/// member, still sealed end to end; a broadcast goes to this switch's members and once to every
-/// other switch, which passes it only to its own members (split horizon: no loops, no copies).
+/// member, still sealed end to end and never longer; a broadcast goes to this switch's members
+/// and once to every other switch, which passes it only to its own members (split horizon: no
+/// loops, no copies).
 extension SwitchNode {
     /// Joins the mesh: call once, before the loop runs.
     public func useMesh(_ mesh: SwitchMesh) { self.mesh = mesh }
@@ -18,46 +16,59 @@ extension SwitchNode {
     /// Everything readable on the mesh socket.
     public func meshReadable(now: Nanoseconds) throws(SystemError) {
         guard let mesh else { return }
-        try mesh.hub.receiveAll(now: now, deliver: { self.fromSwitch($0, $1, now: now) })
+        try mesh.hub.receiveAll(now: now, deliver: { self.fromSwitch($0, $1, now: now) },
+                                relay: { self.relayFromSwitch($0, sender: $1, now: now) })
         hub.flush()
     }
 
     /// The store's list of switches: sessions start with new ones at once.
     public func applySwitches(_ list: [MeshSwitch], now: Nanoseconds) {
         guard let mesh else { return }
-        for slot in mesh.apply(list, now: now) { ping(switch: UInt32(slot), now: now) }
+        for slot in mesh.apply(list, now: now) { hello(UInt32(slot), now: now) }
         mesh.hub.flush()
     }
 
-    /// The mesh's timers: pings (which start handshakes), silence, the periodic full roster.
+    /// The mesh's timers: hellos (which start handshakes), silence, the periodic full roster.
     func meshHousekeeping(now: Nanoseconds) {
         guard let mesh else { return }
         mesh.hub.housekeeping(now: now, silenceTimeout: SwitchMesh.silenceTimeout) { slot in
             logger.warning("switch \(mesh.hub.name(of: slot)) is silent: its members are unreachable through it until it is back")
             mesh.roster.dropPeer(UInt32(slot))
         }
-        if now >= mesh.nextPing {
+        if now >= mesh.nextPing || mesh.wantRosters {
             mesh.nextPing = now &+ SwitchMesh.pingInterval
-            for slot in mesh.hub.peers.indices where mesh.hub.peers[slot].isMember { ping(switch: UInt32(slot), now: now) }
+            for slot in mesh.hub.peers.indices where mesh.hub.peers[slot].isMember { hello(UInt32(slot), now: now) }
+            mesh.wantRosters = false
         }
         if now >= mesh.nextRoster {
             mesh.nextRoster = now &+ SwitchMesh.rosterInterval
-            mesh.roster.expire(now: unixNow())
+            mesh.roster.expire(now: monotonicSeconds(now))
             for slot in mesh.hub.peers.indices where mesh.hub.peers[slot].isUp { sendRoster(to: UInt32(slot), now: now) }
         }
         mesh.hub.flush()
     }
 
-    private func ping(switch slot: UInt32, now: Nanoseconds) {
-        LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(UInt64(now))).withUnsafeBytes { mesh?.send($0, to: slot, now: now) }
+    /// Our relay key (which names this run), and whether we want the other's roster.
+    private func hello(_ slot: UInt32, now: Nanoseconds) {
+        guard let mesh else { return }
+        let body = mesh.rawRelayKey + [mesh.wantRosters ? 1 : 0]
+        LanyardMessage.encode(.meshHello, body: body).withUnsafeBytes { mesh.send($0, to: slot, now: now) }
     }
+
+    /// Members were added to the list: the other switches' rosters may name some we skipped.
+    func requestRosters() { if mesh != nil { mesh?.wantRosters = true } }
+
+    func monotonicSeconds(_ now: Nanoseconds) -> Int64 { Int64(now / 1_000_000_000) }
 
     // MARK: Telling the other switches who is here
 
-    /// Member `id` registered here (or left): every other switch is told at once.
+    /// Member `id` registered here (or left): every other switch is told at once, within the
+    /// member's budget (a member saying hello in a loop cannot flood the other switches; the
+    /// periodic roster carries what the budget held back).
     func announce(_ id: PortID, registered: Bool, now: Nanoseconds) {
         guard let mesh else { return }
         if registered { mesh.roster.registeredLocally(id) }
+        guard announceBudget[Int(id)].take(now: now) else { return }
         let update = RosterUpdate([rosterEntry(id, registered: registered, now: now)])
         LanyardMessage.encode(.roster, body: update.bytes).withUnsafeBytes { message in
             for slot in mesh.hub.peers.indices where mesh.hub.peers[slot].isUp { mesh.send(message, to: UInt32(slot), now: now) }
@@ -87,18 +98,15 @@ extension SwitchNode {
 
     // MARK: Passing things to another switch
 
-    /// Passes a relayed datagram for member `to` (registered at another switch) there; false if
-    /// no other switch holds it.
+    /// Passes a relayed datagram for member `to` (registered at another switch) there, as it
+    /// came but for its header; false if no other switch holds it.
     func relayAcross(_ bytes: UnsafeRawBufferPointer, from: PortID, to: PortID, now: Nanoseconds) -> Bool {
-        guard let mesh, let at = mesh.roster.location(of: to), mesh.isUp(at.peer) else { return false }
-        let n = bytes.count
-        LanyardMessage.writeHeader(.meshRelay, bodyLength: n, into: mesh.scratch)
-        let body = UnsafeMutableRawBufferPointer(rebasing: mesh.scratch[LanyardMessage.headerLength..<(LanyardMessage.headerLength + n)])
-        body.copyMemory(from: bytes)
-        RelayHeader.setMemberID(at.theirID, in: body)
-        body.storeBytes(of: from.littleEndian, toByteOffset: 8, as: UInt32.self)
-        mesh.send(UnsafeRawBufferPointer(rebasing: mesh.scratch[0..<(LanyardMessage.headerLength + n)]), to: at.peer, now: now)
-        mesh.counters.relayedOut.sent(n)
+        guard let mesh, let at = mesh.roster.location(of: to), mesh.isUp(at.peer),
+              let endpoint = mesh.hub.peers[Int(at.peer)].endpoint, UInt64(from) >> 24 == 0 else { return false }
+        mesh.relaySequence &+= 1
+        let counter = UInt64(from) << SwitchMesh.originShift | mesh.relaySequence & SwitchMesh.sequenceMask
+        mesh.hub.io.forward(bytes, to: endpoint) { RelayHeader.write(into: $0, memberID: at.theirID, counter: counter, key: mesh.relayKey) }
+        mesh.counters.relayedOut.sent(bytes.count)
         return true
     }
 
@@ -127,16 +135,21 @@ extension SwitchNode {
         }
     }
 
-    /// Asks the switch holding `target` to introduce `requester` to it; false if none does.
-    func introduceAcross(_ requester: PortID, to target: PortID, now: Nanoseconds) -> Bool {
+    /// Asks the switch holding `target` about it for `requester` (a lookup: the rendezvous; a
+    /// vouch: a question); false if no other switch holds it.
+    func introduceAcross(_ requester: PortID, to target: PortID, mode: MeshIntroduction, now: Nanoseconds) -> Bool {
         guard let mesh, let at = mesh.roster.location(of: target), mesh.isUp(at.peer) else { return false }
         known[Int(target)] = true
-        let info = memberInfo(about: requester, rendezvous: true, now: now)
-        LanyardMessage.encode(.meshIntroduce, body: bigEndianBytes(at.theirID) + info.bytes).withUnsafeBytes {
-            mesh.send($0, to: at.peer, now: now)
-        }
+        sendIntroduction(about: requester, mode: mode, for: at.theirID, to: at.peer, now: now)
         mesh.counters.introductions &+= 1
         return true
+    }
+
+    private func sendIntroduction(about subject: PortID, mode: MeshIntroduction, for target: UInt32, to slot: UInt32, now: Nanoseconds) {
+        let info = memberInfo(about: subject, rendezvous: mode == .rendezvous, now: now)
+        LanyardMessage.encode(.meshIntroduce, body: bigEndianBytes(target) + [mode.rawValue] + info.bytes).withUnsafeBytes {
+            mesh?.send($0, to: slot, now: now)
+        }
     }
 
     // MARK: What other switches send
@@ -145,25 +158,31 @@ extension SwitchNode {
         guard let mesh else { return }
         let header: LanyardMessage.Header
         do { header = try LanyardMessage.parse(plaintext) } catch { mesh.hub.drops.record(.lanyardMalformed); return }
-        if mesh.hub.markUp(slot, now: now) { sendRoster(to: slot, now: now) }
+        if mesh.hub.markUp(slot, now: now) {
+            hello(slot, now: now)
+            sendRoster(to: slot, now: now)
+        }
         let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
         switch header.kind {
-        case .ping:
-            return
+        case .meshHello:
+            guard body.count == 17, body[16] <= 1 else { mesh.hub.drops.record(.lanyardMalformed); return }
+            let key = Array(body[0..<16])
+            if mesh.gates[Int(slot)]?.rawKey != key {
+                // A new run of that switch (or the first word from it): what it said before is void.
+                if mesh.gates[Int(slot)] != nil { logger.notice("switch \(mesh.hub.name(of: slot)) restarted") }
+                mesh.roster.dropPeer(UInt32(slot))
+                mesh.gates[Int(slot)] = RelayGate(rawKey: key, counterMask: SwitchMesh.sequenceMask)
+                sendRoster(to: slot, now: now)
+            } else if body[16] == 1 {
+                sendRoster(to: slot, now: now)
+            }
         case .bye:
             logger.notice("switch \(mesh.hub.name(of: slot)) is stopping")
             mesh.hub.markDown(slot)
             mesh.roster.dropPeer(UInt32(slot))
         case .roster:
             guard let update = try? RosterUpdate(parsing: body) else { mesh.hub.drops.record(.lanyardMalformed); return }
-            let unix = unixNow()
-            for e in update.entries {
-                guard let key = try? PublicKey(rawValue: e.publicKey), let ours = hub.directory.id(of: key) else { continue }
-                mesh.roster.announce(peer: slot, theirID: e.id, slot: ours, registered: e.registered,
-                                     registeredAt: unix - Int64(e.ageSeconds), now: unix)
-            }
-        case .meshRelay:
-            relayFromSwitch(body, slot: slot, now: now)
+            for e in update.entries { rosterEntry(e, from: slot, now: now) }
         case .meshFrame:
             frameFromSwitch(body, slot: slot, now: now)
         case .meshIntroduce:
@@ -173,20 +192,43 @@ extension SwitchNode {
         }
     }
 
-    /// A datagram relayed from a member of switch `slot` to one of ours: passed on as a relay
-    /// datagram from the origin's id here, exactly as long as it came.
-    private func relayFromSwitch(_ body: UnsafeRawBufferPointer, slot: PortID, now: Nanoseconds) {
+    /// One member of another switch's roster.
+    private func rosterEntry(_ e: RosterUpdate.Entry, from slot: PortID, now: Nanoseconds) {
         guard let mesh else { return }
-        guard body.count >= RelayHeader.minimumLength else { mesh.hub.drops.record(.tooShort); return }
-        let to = RelayHeader.memberID(body)
-        let theirs = body.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
+        guard let key = try? PublicKey(rawValue: e.publicKey), let ours = hub.directory.id(of: key) else {
+            mesh.roster.unknown(peer: slot, theirID: e.id)   // not (or not yet) in our list
+            return
+        }
+        let seconds = monotonicSeconds(now), registeredAt = seconds - Int64(e.ageSeconds)
+        // Registered there later than here: it moved, and its session here is over.
+        if e.registered, hub.peers[Int(ours)].isUp, registeredAt > seconds - Int64((now &- hub.peers[Int(ours)].upSince) / 1_000_000_000) {
+            logger.info("port \(hub.name(of: ours)) moved to switch \(mesh.hub.name(of: slot))")
+            hub.markDown(ours)
+            fabric.removePort(ours)
+            gates[Int(ours)] = nil
+        }
+        guard !hub.peers[Int(ours)].isUp else { return }
+        mesh.roster.announce(peer: slot, theirID: e.id, slot: ours, registered: e.registered, registeredAt: registeredAt, now: seconds)
+    }
+
+    /// A relay datagram from switch `slot` for one of our members: its tag and counter checked
+    /// under that switch's key, then passed on from the origin's id here, exactly as long as it came.
+    private func relayFromSwitch(_ bytes: UnsafeRawBufferPointer, sender: SocketAddress, now: Nanoseconds) {
+        guard let mesh else { return }
+        guard RelayHeader.isRelay(bytes), bytes.count >= RelayHeader.minimumLength else { mesh.hub.drops.record(.notAFrame); return }
+        guard let slot = mesh.hub.peer(at: sender), mesh.hub.peers[Int(slot)].isUp, mesh.gates[Int(slot)] != nil else {
+            mesh.hub.drops.record(.relayFromNonMember); return
+        }
+        guard mesh.gates[Int(slot)]!.check(bytes) == .accept else { mesh.counters.relayRefused &+= 1; return }
+        let theirs = UInt32(truncatingIfNeeded: RelayHeader.counter(bytes) >> SwitchMesh.originShift)
         guard let from = mesh.roster.ourSlot(peer: slot, theirID: theirs) else { mesh.counters.unknownMember &+= 1; return }
+        let to = RelayHeader.memberID(bytes)
         guard Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isUp, let endpoint = hub.peers[Int(to)].endpoint else {
             hub.drops.record(.relayToUnknownMember); return
         }
-        hub.io.forward(body, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
-        mesh.counters.relayedIn.received(body.count)
-        relayed.record(from: from, to: to, bytes: body.count, now: now)
+        hub.io.forward(bytes, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
+        mesh.counters.relayedIn.received(bytes.count)
+        relayed.record(from: from, to: to, bytes: bytes.count, now: now)
     }
 
     /// A frame from a member of switch `slot`: to our own members only (never back to a switch).
@@ -216,42 +258,38 @@ extension SwitchNode {
         }
     }
 
-    /// An introduction from switch `slot`: its member (described) wants a path to ours (the
-    /// rendezvous: ours learns of it, and the other switch gets ours' description back), or
-    /// the answer to one we asked for (ours learns of theirs).
+    /// An introduction from switch `slot` (see `MeshIntroduction`): about its member, for ours.
     private func introductionFromSwitch(_ body: UnsafeRawBufferPointer, slot: PortID, now: Nanoseconds) {
         guard let mesh else { return }
-        guard body.count > 4, let info = try? MemberInfo(parsing: UnsafeRawBufferPointer(rebasing: body[4...])) else {
+        guard body.count > 5, let mode = MeshIntroduction(rawValue: body[4]),
+              let info = try? MemberInfo(parsing: UnsafeRawBufferPointer(rebasing: body[5...])) else {
             mesh.hub.drops.record(.lanyardMalformed); return
         }
         let target = readBigEndianUInt32(body, at: 0)
         guard let key = try? PublicKey(rawValue: info.publicKey), let subject = hub.directory.id(of: key), subject != target,
-              Int(target) < hub.peers.count, hub.peers[Int(target)].isUp else {
+              Int(target) < hub.peers.count, hub.peers[Int(target)].isMember else {
             mesh.counters.unknownMember &+= 1; return
         }
-        // The other switch holds its member: so we know (if no later registration elsewhere says otherwise).
-        if mesh.roster.ourSlot(peer: UInt32(slot), theirID: info.id) != subject {
-            let unix = unixNow()
-            mesh.roster.announce(peer: slot, theirID: info.id, slot: subject, registered: true, registeredAt: 0, now: unix)
+        mesh.counters.introductions &+= 1
+        if mode != .answer {
+            // About one of ours: answer with what we know of it (down, if it is not here).
+            sendIntroduction(about: target, mode: .answer, for: info.id, to: slot, now: now)
+            guard mode == .rendezvous, hub.peers[Int(target)].isUp else { return }
+        }
+        guard hub.peers[Int(target)].isUp else { return }
+        // The other switch holds its member (unless a later registration elsewhere says otherwise).
+        if info.isUp, !hub.peers[Int(subject)].isUp, mesh.roster.ourSlot(peer: UInt32(slot), theirID: info.id) != subject {
+            mesh.roster.announce(peer: slot, theirID: info.id, slot: subject, registered: true, registeredAt: 0, now: monotonicSeconds(now))
         }
         // The MACs the other switch saw its member use: vouched for here too (its word, as ours).
         for mac in info.learnedMACs { _ = fabric.vouch(mac, for: subject, now: now) }
         known[Int(subject)] = true
-        mesh.counters.introductions &+= 1
         let authorized = hub.directory.peers[Int(subject)]
-        let forOurs = MemberInfo(id: subject, isUp: true, isRendezvous: info.isRendezvous, publicKey: info.publicKey,
+        let forOurs = MemberInfo(id: subject, isUp: info.isUp, isRendezvous: mode == .rendezvous, publicKey: info.publicKey,
                                  pinnedMACs: authorized.macs, learnedMACs: info.learnedMACs, candidates: info.candidates,
                                  name: authorized.name)
         LanyardMessage.encode(.member, body: forOurs.bytes).withUnsafeBytes { hub.send($0, to: target, now: now) }
-        if info.isRendezvous {
-            let back = memberInfo(about: target, rendezvous: false, now: now)
-            LanyardMessage.encode(.meshIntroduce, body: bigEndianBytes(info.id) + back.bytes).withUnsafeBytes {
-                mesh.send($0, to: slot, now: now)
-            }
-        }
     }
-
-    func unixNow() -> Int64 { Int64(time(nil)) }
 
     /// The mesh part of status.
     func meshStatus(now: Nanoseconds) -> SwitchStatus.Mesh? {

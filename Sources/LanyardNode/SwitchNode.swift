@@ -40,11 +40,13 @@ public final class SwitchNode {
     let logger: Logger
     var fabric: SwitchFabric
     /// Per member: its relay key and counter window (set at each registration).
-    private var gates: [RelayGate?] = []
+    var gates: [RelayGate?] = []
     /// Per member: the addresses it reported for itself.
     private var localCandidates: [[CandidateAddress]] = []
     /// Per member: lookups and vouch requests it may make.
     private var requestBudget: [TokenBucket] = []
+    /// Per member: how often its coming and going is told to the other switches at once.
+    var announceBudget: [TokenBucket] = []
     /// Per member: whether another member may hold a session with it from this run (it was
     /// heard from, or introduced to someone), so its removal or new pins must be announced.
     var known: [Bool] = []
@@ -76,6 +78,7 @@ public final class SwitchNode {
             gates.append(nil)
             localCandidates.append([])
             requestBudget.append(TokenBucket(rate: 20, burst: 40))
+            announceBudget.append(TokenBucket(rate: 1, burst: 5))
             known.append(false)
         }
     }
@@ -202,7 +205,9 @@ public final class SwitchNode {
             guard Int(subject) < hub.peers.count, hub.peers[Int(subject)].isMember else {
                 hub.drops.record(.relayToUnknownMember); return
             }
-            if subject == id {
+            if !hub.peers[Int(subject)].isUp, introduceAcross(id, to: subject, mode: .question, now: now) {
+                // Registered at another switch: that switch answers, with what it saw.
+            } else if subject == id {
                 // A port reports a MAC it uses (its unicast no longer passes here): learned under
                 // the table's rules, so a MAC held by another live port is refused and counted.
                 _ = fabric.vouch(request.mac, for: id, now: now)
@@ -211,7 +216,7 @@ public final class SwitchNode {
                 // already holds; one member can never make the switch learn a MAC for another.
                 sendMemberInfo(about: subject, to: id, rendezvous: false, now: now)
             }
-        case .welcome, .pong, .config, .member, .memberGone, .roster, .meshIntroduce, .meshRelay, .meshFrame:
+        case .welcome, .pong, .config, .member, .memberGone, .roster, .meshIntroduce, .meshFrame, .meshHello:
             hub.drops.record(.notAFrame)
         }
     }
@@ -226,7 +231,9 @@ public final class SwitchNode {
     /// Lets port `id` in (its `hello`, or a ping from a port not yet welcomed): marks it up, gives
     /// it a relay key of this run (with direct paths), and sends the welcome.
     private func welcome(_ id: PortID, now: Nanoseconds) {
-        hub.markUp(id, now: now)
+        // A registration starts now, also for a port this switch still held (it came back):
+        // the other switches compare registration times when two claim one member.
+        if !hub.markUp(id, now: now) { hub.restamp(id, now: now) }
         var directory: LanyardMessage.Welcome.Directory?
         if settings.directPaths {
             let gate = RelayGate()
@@ -258,7 +265,7 @@ public final class SwitchNode {
             return
         }
         // Registered at another switch: that switch introduces the two, and answers through us.
-        if !hub.peers[Int(target)].isUp, introduceAcross(requester, to: target, now: now) { return }
+        if !hub.peers[Int(target)].isUp, introduceAcross(requester, to: target, mode: .rendezvous, now: now) { return }
         sendMemberInfo(about: target, to: requester, rendezvous: false, now: now)
         if hub.peers[Int(target)].isUp { sendMemberInfo(about: requester, to: target, rendezvous: true, now: now) }
     }
@@ -322,6 +329,7 @@ public final class SwitchNode {
                     for j in hub.peers.indices where j != i && hub.peers[j].isUp { hub.send(message, to: PortID(j), now: now) }
                 }
             }
+            if hub.peers[i].isUp { self.announce(id, registered: false, now: now) }
             fabric.deletePort(id)
             gates[i] = nil
             localCandidates[i] = []
@@ -339,10 +347,12 @@ public final class SwitchNode {
             relayed.forget(id)   // nothing the slot's previous member relayed is credited to this one
             mesh?.roster.forget(id)
             requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
+            announceBudget[Int(id)] = TokenBucket(rate: 1, burst: 5)
             known[Int(id)] = false
             for mac in p.macs { fabric.pin(mac, to: id) }
             logger.notice("port \(p.name) added to the network")
         }
+        if !diff.added.isEmpty { requestRosters() }
         hub.flush()
         return (diff.added.count, diff.removed.count)
     }

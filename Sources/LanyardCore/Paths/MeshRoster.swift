@@ -6,8 +6,10 @@
 /// another), so an entry keeps both: the other switch's id for the member (what relayed
 /// datagrams and introductions sent there name) and ours (what our ports use). When two switches
 /// both claim a member (it moved, and the old switch has not yet noticed), the later registration
-/// wins. Entries live `lifetime` after their last announcement, and all of a switch's go when it
-/// falls silent.
+/// wins (an equal one keeps the entry in place). Entries live `lifetime` after their last
+/// announcement, and all of a switch's go when it falls silent or restarts. Times are the
+/// caller's monotonic seconds: another switch's "registered n seconds ago" is converted on
+/// arrival, so no two clocks are compared.
 public struct MeshRoster {
     /// Where a member of ours (by our slot) is registered: at switch `peer`, as its `theirID`.
     public struct Location: Equatable, Sendable {
@@ -19,8 +21,8 @@ public struct MeshRoster {
 
     /// By our slot: where that member is registered elsewhere (nil: not at another switch).
     public private(set) var located: [Location?] = []
-    /// Per other switch: its id of a member → our slot.
-    private var ours: [UInt32: [UInt32: UInt32]] = [:]
+    /// (other switch << 32 | its id of a member) → our slot: one hash of a UInt64 per lookup.
+    private var ours: [UInt64: UInt32] = [:]
     /// How long an announcement holds (three full refreshes).
     public let lifetime: Int64
 
@@ -34,7 +36,10 @@ public struct MeshRoster {
 
     /// Our slot for the member switch `peer` numbers `theirID`, if it announced one.
     @inline(__always)
-    public func ourSlot(peer: UInt32, theirID: UInt32) -> UInt32? { ours[peer]?[theirID] }
+    public func ourSlot(peer: UInt32, theirID: UInt32) -> UInt32? { ours[Self.key(peer, theirID)] }
+
+    @inline(__always)
+    static func key(_ peer: UInt32, _ theirID: UInt32) -> UInt64 { UInt64(peer) << 32 | UInt64(theirID) }
 
     /// Switch `peer` says member `slot` of ours is registered there as `theirID` since
     /// `registeredAt` (or, `registered` false, is no longer). Returns whether where the member
@@ -50,17 +55,22 @@ public struct MeshRoster {
             drop(slot: slot, at: current)
             return true
         }
-        if let current, current.peer != peer, current.registeredAt > registeredAt, current.expires > now {
-            return false   // a later registration elsewhere stands
+        if let current, current.peer != peer, current.registeredAt >= registeredAt, current.expires > now {
+            return false   // a later (or as late) registration elsewhere stands
         }
         if let current, current.peer != peer || current.theirID != theirID { drop(slot: slot, at: current) }
         // The other switch's id may have named another of our members before (its slot reused).
-        if let previous = ours[peer]?[theirID], previous != slot, let l = location(of: previous), l.peer == peer {
-            located[Int(previous)] = nil
-        }
+        unknown(peer: peer, theirID: theirID)
         located[Int(slot)] = Location(peer: peer, theirID: theirID, registeredAt: registeredAt, expires: now + lifetime)
-        ours[peer, default: [:]][theirID] = slot
+        ours[Self.key(peer, theirID)] = slot
         return current?.peer != peer
+    }
+
+    /// Switch `peer`'s id `theirID` names a member we do not know (not, or not yet, in our
+    /// list): whatever it named before is forgotten, so nothing of the new one is taken for it.
+    public mutating func unknown(peer: UInt32, theirID: UInt32) {
+        guard let previous = ours.removeValue(forKey: Self.key(peer, theirID)) else { return }
+        if let l = location(of: previous), l.peer == peer, l.theirID == theirID { located[Int(previous)] = nil }
     }
 
     /// A member registered here now: no other switch's entry for it stands.
@@ -75,8 +85,8 @@ public struct MeshRoster {
 
     /// Switch `peer` fell silent or left: every member it announced is nowhere until told again.
     public mutating func dropPeer(_ peer: UInt32) {
-        guard let map = ours.removeValue(forKey: peer) else { return }
-        for slot in map.values where location(of: slot)?.peer == peer { located[Int(slot)] = nil }
+        for slot in located.indices where located[slot]?.peer == peer { located[slot] = nil }
+        ours = ours.filter { $0.key >> 32 != UInt64(peer) }
     }
 
     /// Drops entries not refreshed within their lifetime.
@@ -87,14 +97,22 @@ public struct MeshRoster {
     }
 
     /// How many of our members switch `peer` holds.
-    public func count(at peer: UInt32) -> Int {
-        ours[peer]?.values.reduce(0) { $0 + (location(of: $1)?.peer == peer ? 1 : 0) } ?? 0
-    }
+    public func count(at peer: UInt32) -> Int { located.reduce(0) { $0 + ($1?.peer == peer ? 1 : 0) } }
 
     private mutating func drop(slot: UInt32, at l: Location) {
         located[Int(slot)] = nil
-        if ours[l.peer]?[l.theirID] == slot { ours[l.peer]?[l.theirID] = nil }
+        if ours[Self.key(l.peer, l.theirID)] == slot { ours[Self.key(l.peer, l.theirID)] = nil }
     }
+}
+
+/// What a `meshIntroduce` asks of the switch it goes to.
+public enum MeshIntroduction: UInt8, Sendable {
+    /// An answer: the member described is the one asked about (give it to the asking member).
+    case answer = 0
+    /// A member wants a path to yours: tell yours about it (the rendezvous), and answer.
+    case rendezvous = 1
+    /// A member asks about yours (a vouch): answer only.
+    case question = 2
 }
 
 /// The body of `roster`: up to `maximum` entries, each a member registered at the sender (or no

@@ -11,7 +11,15 @@ extension SQLMemberStore {
                 SELECT COUNT(*) FROM switches WHERE name = ? AND public_key = ? AND mesh_endpoint = ? AND endpoints = ?
                 """, [.text(record.name), key, .text(record.meshEndpoint), endpoints])
             guard same == 0 else { return }
-            try tx.execute("DELETE FROM switches WHERE name = ? OR public_key = ?", [.text(record.name), key])
+            // Another switch under this name (two switches left at one default name would
+            // otherwise take turns evicting each other): refused, with what to do.
+            if let other = try tx.rows("SELECT public_key FROM switches WHERE name = ? AND public_key <> ?", [.text(record.name), key]).first?[0].string {
+                throw .invalidValue("""
+                    a switch named \(record.name) with another key (\(other)) is listed already: give this switch its own --name, \
+                    or if its key changed, remove the old entry with `lanyard member remove-switch \(record.name) --database URL`
+                    """)
+            }
+            try tx.execute("DELETE FROM switches WHERE public_key = ?", [key])
             try tx.execute("INSERT INTO switches (name, public_key, mesh_endpoint, endpoints, updated_at) VALUES (?, ?, ?, ?, ?)",
                            [.text(record.name), key, .text(record.meshEndpoint), endpoints, .integer(now)])
             try bump(tx)

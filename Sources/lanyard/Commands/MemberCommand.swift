@@ -18,7 +18,8 @@ struct MemberCommand: ParsableCommand {
         subcommands: [MemberListCommand.self, MemberShowCommand.self, MemberAddCommand.self, MemberRemoveCommand.self,
                       MemberRenameCommand.self, MemberTagCommand.self, MemberEnableCommand.self, MemberDisableCommand.self,
                       MemberApproveCommand.self, MemberPinCommand.self, MemberInviteCommand.self, MemberInvitesCommand.self,
-                      MemberRevokeCommand.self, MemberImportCommand.self, MemberExportCommand.self, OperatorCommand.self])
+                      MemberRevokeCommand.self, MemberImportCommand.self, MemberExportCommand.self, OperatorCommand.self,
+                      MemberSwitchesCommand.self, MemberRemoveSwitchCommand.self])
 }
 
 /// Which switch's members a `lanyard member` command works on.

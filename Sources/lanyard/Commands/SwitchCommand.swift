@@ -92,6 +92,9 @@ struct SwitchCommand: ParsableCommand {
             throw ValidationError("--mesh-endpoint needs the switches to share a member database (--database postgres://...), not a ports file")
         }
         if meshListen != nil, meshEndpoint == nil { throw ValidationError("--mesh-listen goes with --mesh-endpoint") }
+        if meshEndpoint != nil, daemon.name == nil {
+            throw ValidationError("--mesh-endpoint needs --name: each switch of a network is listed under a name of its own")
+        }
         if let meshEndpoint, (try? SocketAddress.resolve(meshEndpoint)) == nil {
             throw ValidationError("--mesh-endpoint '\(meshEndpoint)' is not HOST:PORT that resolves here")
         }

@@ -104,3 +104,43 @@ import Testing
         }
     }
 }
+
+/// Choosing the nearest of a port's switches.
+@Suite struct NearestHubTests {
+    let ms: Nanoseconds = 1_000_000
+
+    @Test func theNearestWinsOnceTheWaitIsOver() {
+        var p = NearestHub(count: 3, now: 0)
+        #expect(p.choice(now: 100 * ms) == nil)
+        p.answered(2, now: 10 * ms)
+        #expect(p.choice(now: 25 * ms) == nil)          // still within the wait (20 ms)
+        p.answered(0, now: 31 * ms)                      // farther than 20 ms more: not chosen
+        #expect(p.choice(now: 30 * ms) == 2)
+        #expect(p.choice(now: 50 * ms) == 2)
+        #expect(p.roundTrip(2) == 10 * ms && p.roundTrip(1) == nil && p.roundTrip(7) == nil)
+    }
+
+    @Test func nearlyEqualRoundTripsGoToTheOneListedFirst() {
+        var p = NearestHub(count: 3, now: 0)
+        p.answered(2, now: 1 * ms)
+        p.answered(1, now: 15 * ms)
+        p.answered(2, now: 0)                            // a repeat is ignored
+        #expect(p.choice(now: 21 * ms) == 1)
+        #expect(p.roundTrip(2) == 1 * ms)
+    }
+
+    @Test func farAwayTheToleranceGrowsWithTheRoundTrip() {
+        var p = NearestHub(count: 2, now: 0)
+        p.answered(1, now: 100 * ms)
+        p.answered(0, now: 140 * ms)                     // within half of 100 ms: as near
+        #expect(p.choice(now: 149 * ms) == nil)
+        #expect(p.choice(now: 150 * ms) == 0)
+    }
+
+    @Test func anAnswerFromAHubNotProbedIsIgnored() {
+        var p = NearestHub(count: 2, now: 0)
+        p.answered(5, now: 1 * ms)
+        p.answered(-1, now: 1 * ms)
+        #expect(p.choice(now: 100 * ms) == nil)
+    }
+}

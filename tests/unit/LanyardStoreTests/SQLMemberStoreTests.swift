@@ -153,8 +153,12 @@ import Testing
         let list = try store.current().switches
         #expect(list.map(\.name) == ["s1", "s2"])
         #expect(list[0].endpoints == ["192.0.2.1:51820"] && list[1].endpoints.isEmpty)
-        // A new key under the same name replaces the entry; a known key under a new name moves it.
+        // Another key under a listed name is refused (two switches at one name); a known key
+        // under a new name moves the entry; a removed name may be taken by a new key.
         let k3 = PrivateKey().publicKey
+        #expect(throws: StoreError.self) { try store.registerSwitch(SwitchRecord(name: "s1", publicKey: k3, meshEndpoint: "192.0.2.9:51821"), now: 3) }
+        #expect(try store.current().switches.first { $0.name == "s1" }?.publicKey == k1)
+        try store.removeSwitch("s1")
         try store.registerSwitch(SwitchRecord(name: "s1", publicKey: k3, meshEndpoint: "192.0.2.1:51821"), now: 3)
         try store.registerSwitch(SwitchRecord(name: "s3", publicKey: k2, meshEndpoint: "192.0.2.3:51821"), now: 3)
         #expect(try store.current().switches.map(\.name) == ["s1", "s3"])
