@@ -57,6 +57,9 @@ public enum MetricsExposition {
             r.gauge("lanyard_store_applied_timestamp_seconds", help: "When the member list in use was applied (unix time).").set(store.appliedAt)
         }
         if let m = s.mesh {
+            drops(r, "lanyard_mesh_datagram_drops_total", m.datagramDrops, "Datagrams the switch-to-switch socket dropped, by reason.")
+            counter(r, "lanyard_mesh_relay_refused_total", m.counters.relayRefused,
+                    "Relay datagrams from another switch refused (a tag that does not verify, or a counter seen before).")
             for peer in m.switches {
                 r.gauge("lanyard_mesh_switch_up", labels: [("switch", peer.name)], help: "1 while this switch holds a session with another switch of the network.")
                     .set(Int64(peer.up ? 1 : 0))

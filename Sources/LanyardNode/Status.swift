@@ -66,6 +66,8 @@ public struct SwitchStatus: Codable, Sendable {
         /// Members of this network registered at another switch now.
         public var remoteMembers: Int
         public var counters: MeshCounters
+        /// Datagrams the switch-to-switch socket dropped, by reason.
+        public var datagramDrops: [String: UInt64]
     }
 
     /// Another switch of the network.

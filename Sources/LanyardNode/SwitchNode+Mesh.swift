@@ -295,6 +295,7 @@ extension SwitchNode {
     func meshStatus(now: Nanoseconds) -> SwitchStatus.Mesh? {
         guard let mesh else { return nil }
         let remote = mesh.roster.located.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
-        return .init(listen: mesh.localAddress.description, switches: mesh.status(now: now), remoteMembers: remote, counters: mesh.counters)
+        return .init(listen: mesh.localAddress.description, switches: mesh.status(now: now), remoteMembers: remote,
+                     counters: mesh.counters, datagramDrops: countsByName(mesh.hub.drops.nonZero))
     }
 }

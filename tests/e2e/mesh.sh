@@ -53,7 +53,7 @@ port_json() { "$LANYARD" status --socket "/run/lanyard/${PFX}-p$1.sock" --json; 
 mesh_up() { sw_json "$1" | python3 -c 'import json,sys; m=json.load(sys.stdin).get("mesh") or {}; print(sum(1 for s in m.get("switches", []) if s["up"]))'; }
 at_switch() { port_json "$1" | python3 "$HERE/json_get.py" endpoint | cut -d: -f1 | cut -d. -f4; }
 path_of() { port_json "$1" | python3 "$HERE/json_get.py" members "name=p$2" path; }
-mesh_counter() { sw_json "$1" | python3 "$HERE/json_get.py" mesh counters "$2" "$3"; }   # SWITCH relayedOut txBytes
+mesh_counter() { sw_json "$1" | python3 "$HERE/json_get.py" mesh counters "${@:2}"; }   # SWITCH relayedOut txBytes
 ping_pair() { inns "p$1" ping -c 2 -i 0.2 -W 2 "198.51.100.$((10 + $2))" >/dev/null; }
 
 has_ports() { "$LANYARD" status --socket "/run/lanyard/${PFX}-s$1.sock" | grep -q "of $2 ports"; }
@@ -135,6 +135,44 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"tap1"); s.sendto(sys.a
     [ $bad = 0 ]
 }
 check "a broadcast from p1 reaches each of the five other members exactly once, across three switches" broadcast_once
+
+mesh_garbage() {
+    # From "far" (not a switch): random datagrams, relay headers with forged tags, WireGuard-sized
+    # initiations and join-shaped datagrams at s2's switch-to-switch socket. Nothing may pass,
+    # all is counted, and s2 goes on relaying p1 -> p4 across.
+    local before after
+    before=$(sw_json 2 | python3 "$HERE/json_get.py" mesh datagramDrops --sum)
+    inns far python3 -c '
+import os, random, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); to = ("192.0.2.2", 51821)
+for i in range(3000):
+    k = i % 4
+    if k == 0: b = os.urandom(random.randint(0, 1500))
+    elif k == 1: b = bytes([0x10, 0, 0, 0]) + struct.pack("<IQ", random.randint(0, 9), random.getrandbits(64)) + os.urandom(random.randint(0, 1400))
+    elif k == 2: b = bytes([1, 0, 0, 0]) + os.urandom(144)
+    else: b = bytes([0x11, 0, 0, 0]) + os.urandom(random.randint(0, 300))
+    s.sendto(b, to)'
+    sleep 1
+    after=$(sw_json 2 | python3 "$HERE/json_get.py" mesh datagramDrops --sum)
+    echo "forged: 3,000 garbage and forged datagrams at s2's switch-to-switch socket: $((after - before)) counted as dropped; relayed across: $(mesh_counter 2 relayedIn rxPackets) packets in"
+    [ $((after - before)) -ge 2900 ] || return 1
+    # Relay datagrams that claim to come from s1's switch-to-switch socket (raw, spoofed source
+    # 192.0.2.1:51821) with tags that cannot verify: refused by the tag check.
+    local r0 r1; r0=$(mesh_counter 2 relayRefused)
+    inns s1 python3 -c '
+import os, random, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(200):
+    payload = bytes([0x10, 0, 0, 0]) + struct.pack("<IQ", random.randint(0, 5), (random.randint(0, 5) << 40) | (i + 1)) + os.urandom(8) + bytes([4, 0, 0, 0]) + os.urandom(60)
+    udp = struct.pack("!HHHH", 51821, 51821, 8 + len(payload), 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) + len(payload), i, 0, 64, 17, 0, socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.2"))
+    s.sendto(ip + udp + payload, ("192.0.2.2", 0))'
+    sleep 0.5
+    r1=$(mesh_counter 2 relayRefused)
+    echo "forged: 200 relay datagrams spoofed from s1's switch-to-switch address with forged tags: $((r1 - r0)) refused by s2"
+    [ $((r1 - r0)) -ge 190 ] && ping_pair 1 4 && ping_pair 4 1
+}
+check "garbage and forged relay datagrams at a switch-to-switch socket are counted and dropped; relaying goes on" mesh_garbage
 
 removed_everywhere() {
     local t0 took i
