@@ -249,6 +249,57 @@ store_down() {
 }
 check "PostgreSQL stopped: traffic goes on and changes get 503; a member added after it is back joins" store_down
 
+# Chaos: random events from a seeded generator (shuffled rounds of every kind, so a short run
+# sees each about once); after each, every pair of p1..p5 must answer again within the bound.
+#   kill_switch  SIGKILL of a random switch, restarted 2 s later (25 s: the ports' silence
+#                timeout 6 s, a probe of the other switches, a registration, a roster message)
+#   term_switch  a switch stopped cleanly (it says bye) and restarted (25 s)
+#   kill_port    SIGKILL of a random port, restarted at once (25 s: its peers take its new sessions)
+#   pg_restart   PostgreSQL stopped for 2 s (traffic must not notice; 25 s)
+#   member_flap  a random member disabled in the database, enabled 2 s later (35 s: its port
+#                notices only by silence, 6 s, then retries with backoff)
+# MESH_SEED=N replays a run; MESH_CHAOS_SECONDS sets its length (default 75).
+pairs_ok() {
+    local i j
+    for i in $1; do for j in $1; do
+        [ "$i" -lt "$j" ] || continue
+        inns "p$i" ping -c 1 -W 1 "198.51.100.$((10 + j))" >/dev/null || return 1
+    done; done
+}
+mesh_chaos() {
+    local seed=${MESH_SEED:-$RANDOM} until=$((SECONDS + ${MESH_CHAOS_SECONDS:-75})) kind i t0 bound what failures=0 events=0 log=""
+    RANDOM=$seed
+    echo "members: chaos seed $seed (replay: MESH_SEED=$seed bash tests/e2e/mesh.sh)"
+    while [ $SECONDS -lt "$until" ]; do
+        for kind in $(for k in kill_switch term_switch kill_port pg_restart member_flap; do echo "$RANDOM $k"; done | sort -n | cut -d' ' -f2); do
+            [ $SECONDS -lt "$until" ] || break
+            bound=25
+            case $kind in
+                kill_switch) i=$((RANDOM % 3 + 1)); what=s$i
+                    kill -KILL "${PIDS[switch$i]}"; wait "${PIDS[switch$i]}" 2>/dev/null; unset "PIDS[switch$i]"
+                    sleep 2; start_switch "$i" ;;
+                term_switch) i=$((RANDOM % 3 + 1)); what=s$i; stop "switch$i"; start_switch "$i" ;;
+                kill_port) i=$((RANDOM % 5 + 1)); what=p$i
+                    kill -KILL "${PIDS[port$i]}"; wait "${PIDS[port$i]}" 2>/dev/null; unset "PIDS[port$i]"
+                    start_port "$i" ;;
+                pg_restart) what=db; pg_ctl_in stop; sleep 2; pg_ctl_in start ;;
+                member_flap) i=$((RANDOM % 5 + 1)); what=p$i; bound=35
+                    inns s2 "$LANYARD" member disable "p$i" --database "$PGURL" >/dev/null 2>&1; sleep 2
+                    inns s2 "$LANYARD" member enable "p$i" --database "$PGURL" >/dev/null 2>&1 ;;
+            esac
+            t0=$SECONDS; events=$((events + 1))
+            if wait_until "$bound" pairs_ok "1 2 3 4 5" >/dev/null 2>&1; then
+                log="$log $kind($what) $((SECONDS - t0))s;"
+            else
+                failures=$((failures + 1)); log="$log $kind($what) NOT within ${bound}s;"
+            fi
+        done
+    done
+    echo "members: $events chaos events, every pair of p1..p5 answering again after:$log"
+    [ $failures = 0 ] && all_pairs "1 2 3 4 5"
+}
+check "chaos: switches killed and restarted, ports killed, PostgreSQL restarted, members flapped: every pair answers again within its bound" mesh_chaos
+
 for i in 1 2 3; do stop "switch$i"; done
 left=$(ls /run/lanyard/ 2>/dev/null | grep -c "^${PFX}-s[123]\." || true)
 check "no socket left by the stopped switches" test "$left" = 0
