@@ -26,9 +26,9 @@ public final class HubConnection {
     private(set) var hubAddress: String
     var endpoint: SocketAddress
     /// Every hub this node may use (a port given several switches of one network), in the
-    /// order given; `current` is the one in use. A hub that falls silent, or does not answer a
-    /// retry, hands over to the next; a hub that comes back is not preferred again (nobody
-    /// moves back at once).
+    /// order given; `current` is the one in use. Each connection (the first, and after the hub
+    /// fell silent) probes all of them and takes the nearest that answers (`NearestHub`); a
+    /// registered node never probes, so a hub that comes back makes nobody move.
     private var choices: [Choice]
     private(set) var current = 0
     /// Times this connection moved to another hub.
@@ -37,6 +37,8 @@ public final class HubConnection {
     /// each is (resolved when the probe started). Nil once one was chosen.
     private var probe: NearestHub?
     private var probeEndpoints: [SocketAddress?] = []
+    /// When the probe's handshakes were sent: only a handshake completed after it is an answer.
+    private var probeStarted: Nanoseconds = 0
     var registration: Registration
     var traffic = TrafficCounters()
     var drops = ReasonCounters<DatagramDropReason>()
@@ -98,7 +100,7 @@ public final class HubConnection {
             traffic.received(bytes.count)
             if n > 0 { deliver(UnsafeRawBufferPointer(rebasing: out[0..<n])) }
         }
-        if probe != nil, link.isEstablished(now: now) { probe?.answered(current, now: now) }
+        if probe != nil, answeredProbe(link) { probe?.answered(current, now: now) }
         settleProbe(now: now)
         sendHelloIfNeeded(now: now)
         drain(now: now)
@@ -107,25 +109,39 @@ public final class HubConnection {
     /// Whether `address` is one of the hubs being probed (the owner routes their datagrams here).
     public func isProbed(_ address: SocketAddress) -> Bool { probe != nil && probeEndpoints.contains(address) }
 
-    /// A handshake answer from hub `k`, probed but not (yet) the current one.
+    /// A handshake answer from hub `k`, probed but not (yet) the current one: a response, or
+    /// a cookie reply (that hub is under load: the handshake goes again, with the cookie).
     private func probeAnswer(_ bytes: UnsafeRawBufferPointer, from k: Int, now: Nanoseconds) {
-        guard case .success(WireMessage.response) = WireMessage.classify(bytes) else { drops.record(.unexpectedSender); return }
+        let type: UInt8
+        switch WireMessage.classify(bytes) {
+        case .success(let t) where t == WireMessage.response || t == WireMessage.cookieReply: type = t
+        default: drops.record(.unexpectedSender); return
+        }
         let link = choices[k].link
         if case .drop(let reason) = link.open(bytes, into: scratch, now: now) { drops.record(reason); return }
-        if link.isEstablished(now: now) { probe?.answered(k, now: now) }
+        if type == WireMessage.cookieReply, let to = probeEndpoints[k], case .send(let n) = link.initiateHandshake(into: scratch, now: now) {
+            io.enqueue(UnsafeRawBufferPointer(rebasing: scratch[0..<n]), to: to)
+            return
+        }
+        if answeredProbe(link) { probe?.answered(k, now: now) }
         settleProbe(now: now)
+    }
+
+    /// Whether `link` completed a handshake since the probe was sent (not an older session).
+    private func answeredProbe(_ link: SecureLink) -> Bool {
+        guard let done = link.lastHandshake else { return false }
+        return done >= probeStarted
     }
 
     /// Once the probe has its answer: the nearest hub becomes the current one, and `hello` goes to it.
     private func settleProbe(now: Nanoseconds) {
-        guard let p = probe, let k = p.choice(now: now) else { return }
+        guard let p = probe else { return }
+        if registration.isRegistered { probe = nil; return }   // welcomed meanwhile: stay
+        guard let k = p.choice(now: now) else { return }
         probe = nil
         let rtt = p.roundTrip(k).map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "?"
-        if k != current {
-            select(k)
-        }
+        if k != current { select(k, at: probeEndpoints[k]) }
         logger.notice("\(hubAddress) is the nearest of \(choices.count) switches that answered (round trip \(rtt))")
-        if let e = probeEndpoints[k] { endpoint = e }
         sendHelloIfNeeded(now: now)
     }
 
@@ -155,18 +171,18 @@ public final class HubConnection {
         guard choices.count > 1 else { return }
         let next = (current + 1) % choices.count
         logger.notice("moving from \(hubAddress) to \(choices[next].address)")
-        select(next)
+        select(next, at: (try? SocketAddress.resolve(choices[next].address)).map { io.socket.adapt($0) })
     }
 
-    /// Makes hub `k` the current one.
-    private func select(_ k: Int) {
+    /// Makes hub `k` the current one, at `address` (nil: where it was).
+    private func select(_ k: Int, at address: SocketAddress?) {
         current = k
         let next = choices[k]
         hubAddress = next.address
         link = next.link
         moves &+= 1
         helloSentForHandshake = nil
-        if let fresh = try? SocketAddress.resolve(next.address) { endpoint = io.socket.adapt(fresh) }
+        if let address { endpoint = address }
     }
 
     /// The current hub's public key (base64), for status.
@@ -212,6 +228,7 @@ public final class HubConnection {
         }
         probeEndpoints = choices.map { c in (try? SocketAddress.resolve(c.address)).map { io.socket.adapt($0) } }
         probe = NearestHub(count: choices.count, now: now)
+        probeStarted = now
         helloSentForHandshake = nil
         for (k, c) in choices.enumerated() {
             guard let to = probeEndpoints[k], case .send(let n) = c.link.initiateHandshake(into: scratch, now: now) else { continue }

@@ -186,9 +186,14 @@ public final class PeerHub {
     func setRoute(_ id: PortID, endpoint: SocketAddress, relayMember: UInt32?) {
         let address = io.socket.adapt(endpoint)
         if followsRoaming {
-            // A hub's peer reached at a known address (another switch): known there at once.
+            // A hub's peer reached at a known address (another switch): known there at once,
+            // unless another peer lives at that address now (a stale entry must not take it).
             if let old = peers[Int(id)].endpoint, idByEndpoint[old] == id { idByEndpoint[old] = nil }
-            idByEndpoint[address] = id
+            if let holder = idByEndpoint[address], holder != id, isLive(holder, at: address, now: monotonicNanoseconds()) {
+                drops.record(.addressHeldByOtherPeer)
+            } else {
+                idByEndpoint[address] = id
+            }
         }
         peers[Int(id)].endpoint = address
         peers[Int(id)].relayMember = relayMember

@@ -25,15 +25,17 @@ public final class SwitchMesh {
     /// Relayed datagrams go from switch to switch as they came (no second encryption, not one
     /// byte longer: a full-size one still fits a 1500-byte path), in the relay header's format:
     /// the member id is the destination in the recipient's ids, the counter's top 24 bits the
-    /// origin in the sender's ids and its low 40 bits a sequence, and the tag is made with this
-    /// run's key, which the other switches learn in `meshHello` inside their sessions.
-    let relayKey: SipHash24
-    let rawRelayKey: [UInt8]
-    var relaySequence: UInt64 = 0
+    /// origin in the sender's ids and its low 40 bits a sequence of that pair of switches, and
+    /// the tag is made with a key the recipient chose for that sender alone and told it in
+    /// `meshHello` inside their session (so a datagram for one switch means nothing to another).
     static let originShift: UInt64 = 40
     static let sequenceMask: UInt64 = (1 << 40) - 1
-    /// Per other switch (by slot): the key its relay datagrams carry, and their counter window.
-    var gates: [RelayGate?] = []
+    /// A new key is asked for when a sequence passes this (long before it wraps).
+    static let rekeyAt: UInt64 = 1 << 39
+    /// This run of the switch (a new one: the others drop what it said before).
+    let run = UInt64.random(in: 1 ... .max)
+    /// Per other switch (by slot): the relay keys both ways, and its run.
+    var links: [MeshLink] = []
     /// Whether the other switches should send their rosters at the next hello (members were added).
     var wantRosters = false
 
@@ -46,8 +48,6 @@ public final class SwitchMesh {
 
     public init(privateKey: PrivateKey, socket: UDPSocket, logger: Logger) {
         ownKey = privateKey.publicKey
-        rawRelayKey = RelayGate.randomKey()
-        relayKey = SipHash24(key: rawRelayKey)
         hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: privateKey, peers: []), io: BatchedSocket(socket), logger: logger)
         self.logger = logger
     }
@@ -70,12 +70,12 @@ public final class SwitchMesh {
             roster.dropPeer(UInt32(slot))
             hub.remove(PortID(slot))
             records[slot] = nil
-            gates[slot] = nil
+            links[slot] = MeshLink()
         }
         for position in diff.added {
             let id = hub.add(peers[position])
-            while records.count <= Int(id) { records.append(nil); gates.append(nil) }
-            gates[Int(id)] = nil
+            while records.count <= Int(id) { records.append(nil); links.append(MeshLink()) }
+            links[Int(id)] = MeshLink()
             logger.notice("switch \(others[position].name) is in the network at \(others[position].meshEndpoint)")
             changed.append(id)
         }
@@ -114,6 +114,20 @@ public final class SwitchMesh {
                 lastHandshakeSeconds: p.link.lastHandshake.map { seconds(now &- $0) })
         }
     }
+}
+
+/// The relay keys between this switch and another, both ways, and the other's run.
+struct MeshLink {
+    /// What we chose for its relay datagrams to us (a fresh key at each run of either side), and their window.
+    var gate = RelayGate(rawKey: RelayGate.randomKey(), counterMask: SwitchMesh.sequenceMask)
+    /// Its run, as its hellos name it (nil: not heard yet).
+    var run: UInt64?
+    /// What it chose for our relay datagrams to it, and our sequence under that key.
+    var sendKey: SipHash24?
+    var sendRawKey: [UInt8] = []
+    var sequence: UInt64 = 0
+    /// Set when we want a new key from it (our sequence is getting long).
+    var wantsNewKey: Bool { sequence >= SwitchMesh.rekeyAt }
 }
 
 /// Another switch of the network, as the store lists it.

@@ -48,10 +48,13 @@ extension SwitchNode {
         mesh.hub.flush()
     }
 
-    /// Our relay key (which names this run), and whether we want the other's roster.
+    /// Our run, the key the other switch is to tag its relay datagrams to us with, and flags
+    /// (bit 0: send me your roster; bit 1: give me a new key, my sequence is getting long).
     private func hello(_ slot: UInt32, now: Nanoseconds) {
         guard let mesh else { return }
-        let body = mesh.rawRelayKey + [mesh.wantRosters ? 1 : 0]
+        let link = mesh.links[Int(slot)]
+        let flags: UInt8 = (mesh.wantRosters ? 1 : 0) | (link.wantsNewKey ? 2 : 0)
+        let body = LanyardMessage.encodeUInt64(mesh.run) + link.gate.rawKey + [flags]
         LanyardMessage.encode(.meshHello, body: body).withUnsafeBytes { mesh.send($0, to: slot, now: now) }
     }
 
@@ -68,7 +71,13 @@ extension SwitchNode {
     func announce(_ id: PortID, registered: Bool, now: Nanoseconds) {
         guard let mesh else { return }
         if registered { mesh.roster.registeredLocally(id) }
-        guard announceBudget[Int(id)].take(now: now) else { return }
+        // A registration within the member's budget; a departure only after a registration told.
+        if registered {
+            guard announceBudget[Int(id)].take(now: now) else { return }
+        } else {
+            guard announced[Int(id)] else { return }
+        }
+        announced[Int(id)] = registered
         let update = RosterUpdate([rosterEntry(id, registered: registered, now: now)])
         LanyardMessage.encode(.roster, body: update.bytes).withUnsafeBytes { message in
             for slot in mesh.hub.peers.indices where mesh.hub.peers[slot].isUp { mesh.send(message, to: UInt32(slot), now: now) }
@@ -86,6 +95,7 @@ extension SwitchNode {
         }
         for i in hub.peers.indices where hub.peers[i].isUp {
             entries.append(rosterEntry(PortID(i), registered: true, now: now))
+            announced[i] = true
             if entries.count == RosterUpdate.maximum { send() }
         }
         if !entries.isEmpty { send() }
@@ -101,11 +111,12 @@ extension SwitchNode {
     /// Passes a relayed datagram for member `to` (registered at another switch) there, as it
     /// came but for its header; false if no other switch holds it.
     func relayAcross(_ bytes: UnsafeRawBufferPointer, from: PortID, to: PortID, now: Nanoseconds) -> Bool {
-        guard let mesh, let at = mesh.roster.location(of: to), mesh.isUp(at.peer),
-              let endpoint = mesh.hub.peers[Int(at.peer)].endpoint, UInt64(from) >> 24 == 0 else { return false }
-        mesh.relaySequence &+= 1
-        let counter = UInt64(from) << SwitchMesh.originShift | mesh.relaySequence & SwitchMesh.sequenceMask
-        mesh.hub.io.forward(bytes, to: endpoint) { RelayHeader.write(into: $0, memberID: at.theirID, counter: counter, key: mesh.relayKey) }
+        guard let mesh, let at = mesh.roster.location(of: to), mesh.isUp(at.peer), let key = mesh.links[Int(at.peer)].sendKey,
+              let endpoint = mesh.hub.peers[Int(at.peer)].endpoint, UInt64(from) >> 24 == 0,
+              mesh.links[Int(at.peer)].sequence < SwitchMesh.sequenceMask else { return false }
+        mesh.links[Int(at.peer)].sequence &+= 1
+        let counter = UInt64(from) << SwitchMesh.originShift | mesh.links[Int(at.peer)].sequence
+        mesh.hub.io.forward(bytes, to: endpoint) { RelayHeader.write(into: $0, memberID: at.theirID, counter: counter, key: key) }
         mesh.counters.relayedOut.sent(bytes.count)
         return true
     }
@@ -165,17 +176,28 @@ extension SwitchNode {
         let body = UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange])
         switch header.kind {
         case .meshHello:
-            guard body.count == 17, body[16] <= 1 else { mesh.hub.drops.record(.lanyardMalformed); return }
-            let key = Array(body[0..<16])
-            if mesh.gates[Int(slot)]?.rawKey != key {
-                // A new run of that switch (or the first word from it): what it said before is void.
-                if mesh.gates[Int(slot)] != nil { logger.notice("switch \(mesh.hub.name(of: slot)) restarted") }
+            guard body.count == 25, body[24] <= 3 else { mesh.hub.drops.record(.lanyardMalformed); return }
+            let run = UInt64(bigEndian: body.loadUnaligned(as: UInt64.self)), key = Array(body[8..<24]), flags = body[24]
+            var answer = false
+            if mesh.links[Int(slot)].run != run {
+                // A new run of that switch (or the first word from it): what it said before is
+                // void, and its relay datagrams to us get a fresh key and window.
+                if mesh.links[Int(slot)].run != nil { logger.notice("switch \(mesh.hub.name(of: slot)) restarted") }
                 mesh.roster.dropPeer(UInt32(slot))
-                mesh.gates[Int(slot)] = RelayGate(rawKey: key, counterMask: SwitchMesh.sequenceMask)
-                sendRoster(to: slot, now: now)
-            } else if body[16] == 1 {
-                sendRoster(to: slot, now: now)
+                mesh.links[Int(slot)].run = run
+                mesh.links[Int(slot)].gate = RelayGate(rawKey: RelayGate.randomKey(), counterMask: SwitchMesh.sequenceMask)
+                answer = true
+            } else if flags & 2 != 0 {
+                mesh.links[Int(slot)].gate = RelayGate(rawKey: RelayGate.randomKey(), counterMask: SwitchMesh.sequenceMask)
+                answer = true
             }
+            if mesh.links[Int(slot)].sendRawKey != key {
+                mesh.links[Int(slot)].sendRawKey = key
+                mesh.links[Int(slot)].sendKey = SipHash24(key: key)
+                mesh.links[Int(slot)].sequence = 0
+            }
+            if answer { hello(UInt32(slot), now: now) }
+            if answer || flags & 1 != 0 { sendRoster(to: slot, now: now) }
         case .bye:
             logger.notice("switch \(mesh.hub.name(of: slot)) is stopping")
             mesh.hub.markDown(slot)
@@ -216,10 +238,10 @@ extension SwitchNode {
     private func relayFromSwitch(_ bytes: UnsafeRawBufferPointer, sender: SocketAddress, now: Nanoseconds) {
         guard let mesh else { return }
         guard RelayHeader.isRelay(bytes), bytes.count >= RelayHeader.minimumLength else { mesh.hub.drops.record(.notAFrame); return }
-        guard let slot = mesh.hub.peer(at: sender), mesh.hub.peers[Int(slot)].isUp, mesh.gates[Int(slot)] != nil else {
+        guard let slot = mesh.hub.peer(at: sender), mesh.hub.peers[Int(slot)].isUp, mesh.links[Int(slot)].run != nil else {
             mesh.hub.drops.record(.relayFromNonMember); return
         }
-        guard mesh.gates[Int(slot)]!.check(bytes) == .accept else { mesh.counters.relayRefused &+= 1; return }
+        guard mesh.links[Int(slot)].gate.check(bytes) == .accept else { mesh.counters.relayRefused &+= 1; return }
         let theirs = UInt32(truncatingIfNeeded: RelayHeader.counter(bytes) >> SwitchMesh.originShift)
         guard let from = mesh.roster.ourSlot(peer: slot, theirID: theirs) else { mesh.counters.unknownMember &+= 1; return }
         let to = RelayHeader.memberID(bytes)
@@ -279,7 +301,7 @@ extension SwitchNode {
         guard hub.peers[Int(target)].isUp else { return }
         // The other switch holds its member (unless a later registration elsewhere says otherwise).
         if info.isUp, !hub.peers[Int(subject)].isUp, mesh.roster.ourSlot(peer: UInt32(slot), theirID: info.id) != subject {
-            mesh.roster.announce(peer: slot, theirID: info.id, slot: subject, registered: true, registeredAt: 0, now: monotonicSeconds(now))
+            mesh.roster.announce(peer: slot, theirID: info.id, slot: subject, registered: true, registeredAt: .min, now: monotonicSeconds(now))
         }
         // The MACs the other switch saw its member use: vouched for here too (its word, as ours).
         for mac in info.learnedMACs { _ = fabric.vouch(mac, for: subject, now: now) }

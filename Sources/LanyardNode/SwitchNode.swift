@@ -45,8 +45,10 @@ public final class SwitchNode {
     private var localCandidates: [[CandidateAddress]] = []
     /// Per member: lookups and vouch requests it may make.
     private var requestBudget: [TokenBucket] = []
-    /// Per member: how often its coming and going is told to the other switches at once.
+    /// Per member: how often its coming and going is told to the other switches at once, and
+    /// whether its registration was (so its departure is too).
     var announceBudget: [TokenBucket] = []
+    var announced: [Bool] = []
     /// Per member: whether another member may hold a session with it from this run (it was
     /// heard from, or introduced to someone), so its removal or new pins must be announced.
     var known: [Bool] = []
@@ -79,6 +81,7 @@ public final class SwitchNode {
             localCandidates.append([])
             requestBudget.append(TokenBucket(rate: 20, burst: 40))
             announceBudget.append(TokenBucket(rate: 1, burst: 5))
+            announced.append(false)
             known.append(false)
         }
     }
@@ -348,6 +351,7 @@ public final class SwitchNode {
             mesh?.roster.forget(id)
             requestBudget[Int(id)] = TokenBucket(rate: 20, burst: 40)
             announceBudget[Int(id)] = TokenBucket(rate: 1, burst: 5)
+            announced[Int(id)] = false
             known[Int(id)] = false
             for mac in p.macs { fabric.pin(mac, to: id) }
             logger.notice("port \(p.name) added to the network")

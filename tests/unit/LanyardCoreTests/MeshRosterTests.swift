@@ -35,6 +35,21 @@ import Testing
         #expect(r.ourSlot(peer: 2, theirID: 9) == nil)
     }
 
+    @Test func anEqualClaimDoesNotFlipAndAnUnknownIDForgetsWhatItNamed() {
+        var r = MeshRoster(lifetime: 35)
+        r.announce(peer: 1, theirID: 4, slot: 7, registered: true, registeredAt: 100, now: 100)
+        let flipped = r.announce(peer: 2, theirID: 9, slot: 7, registered: true, registeredAt: 100, now: 101)
+        #expect(!flipped && r.location(of: 7)?.peer == 1)
+        // Switch 1 reused its id 4 for a member we do not know yet: 4 no longer names slot 7.
+        r.unknown(peer: 1, theirID: 4)
+        #expect(r.ourSlot(peer: 1, theirID: 4) == nil && r.location(of: 7) == nil)
+        r.unknown(peer: 1, theirID: 99)   // nothing to forget: nothing happens
+        // The oldest possible claim (learned from an introduction) never displaces a live one.
+        r.announce(peer: 2, theirID: 9, slot: 7, registered: true, registeredAt: -50, now: 102)
+        let displaced = r.announce(peer: 1, theirID: 4, slot: 7, registered: true, registeredAt: .min, now: 103)
+        #expect(!displaced && r.location(of: 7)?.peer == 2)
+    }
+
     @Test func anExpiredClaimGivesWayToAnOlderOne() {
         var r = MeshRoster(lifetime: 35)
         r.announce(peer: 2, theirID: 9, slot: 7, registered: true, registeredAt: 150, now: 150)
