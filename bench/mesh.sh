@@ -23,7 +23,7 @@ done
 LANYARD=${LANYARD:-$([ -x "$ROOT/out/lanyard" ] && echo "$ROOT/out/lanyard" || echo "$ROOT/.build/release/lanyard")}
 export LANYARD
 . "$ROOT/tests/e2e/lib.sh"
-trap cleanup EXIT
+trap '[ -n "${KEEP_LOGS:-}" ] && cp -r "$WORK" "$KEEP_LOGS"; cleanup' EXIT
 row() { printf '| %s | %s |\n' "$1" "$2"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 median_p99() { sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; p=a[int(NR*0.99+0.999)]; printf "median %.2f s, p99 %.2f s (n=%d)", m, p, NR}'; }
