@@ -59,7 +59,7 @@ say() { printf '== %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------------------------------------
 # Packages (Debian only).
-declare -A PKG_OK
+declare -A PKG_OK PKG_WHY
 CORE_PKGS=(iproute2 iperf3 iputils-ping python3 procps nftables)
 PEER_PKGS=(openvpn openssl tinc n2n wireguard-go wireguard-tools)
 install_packages() {
@@ -81,11 +81,16 @@ install_packages() {
             avail+=("$p")
         else
             say "package $p is not available: the configurations that need it are skipped"
+            PKG_WHY[$p]="not in this machine's package lists (apt-get update failed or the archive lacks it)"
         fi
     done
-    if [ ${#avail[@]} -gt 0 ]; then
-        timeout 900 apt-get install -y -qq "${avail[@]}" >/dev/null 2>&1 || say "apt-get install reported an error"
-    fi
+    # One package at a time: a package whose installation fails (a post-install script that
+    # wants a running service, a held dependency) costs only its own rows, and says why.
+    for p in "${avail[@]}"; do
+        timeout 300 apt-get install -y -qq --no-install-recommends "$p" >"/tmp/lanyard-bench-apt.$$" 2>&1 \
+            || { say "installing $p failed: $(tail -1 "/tmp/lanyard-bench-apt.$$")"; PKG_WHY[$p]="installation failed: $(tail -1 "/tmp/lanyard-bench-apt.$$")"; }
+    done
+    rm -f "/tmp/lanyard-bench-apt.$$"
     for p in "${missing[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && PKG_OK[$p]=1
     done
@@ -93,7 +98,7 @@ install_packages() {
         [ -n "${PKG_OK[$p]:-}" ] || { echo "required package $p could not be installed"; exit 1; }
     done
 }
-have_pkgs() { local p; for p in "$@"; do [ -n "${PKG_OK[$p]:-}" ] || { echo "$p"; return 1; }; done; }
+have_pkgs() { local p; for p in "$@"; do [ -n "${PKG_OK[$p]:-}" ] || { echo "$p (${PKG_WHY[$p]:-not installed})"; return 1; }; done; }
 
 install_packages
 [ -e /dev/net/tun ] || modprobe tun 2>/dev/null || true
@@ -474,7 +479,7 @@ wg_go_hub() {
     MTU=$(link_mtu "$NS_A" "${PFX}wa")
 }
 
-debian_wg_go() { local miss; miss=$(have_pkgs wireguard-go wireguard-tools) || { SKIP="package $miss unavailable"; return 1; }; }
+debian_wg_go() { local miss; miss=$(have_pkgs wireguard-go wireguard-tools) || { SKIP="package $miss"; return 1; }; }
 upstream_wg_go() {
     [ -n "${WIREGUARD_GO:-}" ] || { SKIP="WIREGUARD_GO not set: point it at an upstream wireguard-go binary built outside this repository"; return 1; }
     [ -x "$WIREGUARD_GO" ] || { SKIP="WIREGUARD_GO=$WIREGUARD_GO is not an executable"; return 1; }
@@ -534,7 +539,7 @@ setup_wireguard_go_upstream_hub() {
 }
 
 setup_openvpn() {
-    local miss; miss=$(have_pkgs openvpn openssl) || { SKIP="package $miss unavailable"; return 0; }
+    local miss; miss=$(have_pkgs openvpn openssl) || { SKIP="package $miss"; return 0; }
     local d="$WORK/ovpn" n
     mkdir -p "$d/ccd"
     (
@@ -574,7 +579,7 @@ setup_openvpn() {
 # and their host files say IndirectData = yes, so nobody sends them data directly: all goes via hub.
 tinc_setup() {
     local mode=$1
-    local miss; miss=$(have_pkgs tinc) || { SKIP="package $miss unavailable"; return 0; }
+    local miss; miss=$(have_pkgs tinc) || { SKIP="package $miss"; return 0; }
     local nodes="a b" n i d
     [ "$mode" = relayed ] && nodes="hub a b"
     rm -rf "$WORK/tinc"; mkdir -p "$WORK/tinc/hosts"
@@ -616,7 +621,7 @@ setup_tinc_relayed() {
 }
 
 setup_n2n() {
-    local miss; miss=$(have_pkgs n2n) || { SKIP="package $miss unavailable"; return 0; }
+    local miss; miss=$(have_pkgs n2n) || { SKIP="package $miss"; return 0; }
     local n i
     start n2n-supernode "$NS_HUB" supernode -l 7654
     sleep 0.5

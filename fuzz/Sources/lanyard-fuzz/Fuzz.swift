@@ -54,6 +54,12 @@ func lanyardMessage(_ bytes: UnsafeRawBufferPointer) {
     case .vouch: _ = try? VouchRequest(parsing: body)
     case .lookup: _ = try? LookupRequest(parsing: body)
     case .config: _ = try? ClientConfig(parsing: body)
+    case .roster:
+        // What parses encodes back to the same bytes.
+        if let update = try? RosterUpdate(parsing: body) { precondition(update.bytes.elementsEqual(body), "RosterUpdate round trip") }
+    case .meshIntroduce:
+        // The target (4), the mode (1), then a MemberInfo, as a switch reads it.
+        if body.count > 5, MeshIntroduction(rawValue: body[4]) != nil { _ = try? MemberInfo(parsing: UnsafeRawBufferPointer(rebasing: body[5...])) }
     default: break
     }
 }
