@@ -258,7 +258,7 @@ check "PostgreSQL stopped: traffic goes on and changes get 503; a member added a
 #   pg_restart   PostgreSQL stopped for 2 s (traffic must not notice; 25 s)
 #   member_flap  a random member disabled in the database, enabled 2 s later (35 s: its port
 #                notices only by silence, 6 s, then retries with backoff)
-# MESH_SEED=N replays a run; MESH_CHAOS_SECONDS sets its length (default 75).
+# MESH_SEED=N replays a run; MESH_CHAOS_SECONDS sets its length (default 50: CI time).
 pairs_ok() {
     local i j
     for i in $1; do for j in $1; do
@@ -267,7 +267,7 @@ pairs_ok() {
     done; done
 }
 mesh_chaos() {
-    local seed=${MESH_SEED:-$RANDOM} until=$((SECONDS + ${MESH_CHAOS_SECONDS:-75})) kind i t0 bound what failures=0 events=0 log=""
+    local seed=${MESH_SEED:-$RANDOM} until=$((SECONDS + ${MESH_CHAOS_SECONDS:-50})) kind i t0 bound what failures=0 events=0 log=""
     RANDOM=$seed
     echo "members: chaos seed $seed (replay: MESH_SEED=$seed bash tests/e2e/mesh.sh)"
     while [ $SECONDS -lt "$until" ]; do
