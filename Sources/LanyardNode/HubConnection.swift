@@ -155,8 +155,8 @@ public final class HubConnection {
             pingSequence &+= 1
             LanyardMessage.encode(.ping, body: LanyardMessage.encodeUInt64(pingSequence)).withUnsafeBytes { seal($0, now: now) }
         case .lostHub(let silence):
+            // With several hubs, the next attempt probes them all (the silent one among them).
             logger.warning("no answer from \(hubAddress) for \(seconds(silence)) s: connecting again")
-            moveToNextHub()
         case nil: break
         }
         settleProbe(now: now)
@@ -166,16 +166,9 @@ public final class HubConnection {
         return action
     }
 
-    /// Hands over to the next hub in the list, if there is another.
-    private func moveToNextHub() {
-        guard choices.count > 1 else { return }
-        let next = (current + 1) % choices.count
-        logger.notice("moving from \(hubAddress) to \(choices[next].address)")
-        select(next, at: (try? SocketAddress.resolve(choices[next].address)).map { io.socket.adapt($0) })
-    }
-
     /// Makes hub `k` the current one, at `address` (nil: where it was).
     private func select(_ k: Int, at address: SocketAddress?) {
+        logger.notice("moving from \(hubAddress) to \(choices[k].address)")
         current = k
         let next = choices[k]
         hubAddress = next.address
@@ -189,6 +182,15 @@ public final class HubConnection {
     public var currentHubKey: String { choices[current].publicKey }
 
     private func startHandshake(attempt: Int, now: Nanoseconds) {
+        if attempt > 1, attempt % 2 == 1, mayRebind?() == true {
+            let old = io.socket.localAddress.port
+            do {
+                try io.socket.rebind()
+                logger.notice("moved from local UDP port \(old) to \(io.socket.localAddress.port): a NAT on the way may hold a stale mapping")
+            } catch {
+                logger.warning("could not move to a new local UDP port: \(error)")
+            }
+        }
         // With several hubs, every try goes to all of them: the nearest that answers is chosen.
         if choices.count > 1 {
             probeAll(attempt: attempt, now: now)
@@ -196,15 +198,6 @@ public final class HubConnection {
         }
         if attempt > 1 {
             logger.warning("\(hubAddress) not answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
-            if attempt % 2 == 1, mayRebind?() == true {
-                let old = io.socket.localAddress.port
-                do {
-                    try io.socket.rebind()
-                    logger.notice("moved from local UDP port \(old) to \(io.socket.localAddress.port): a NAT on the way may hold a stale mapping")
-                } catch {
-                    logger.warning("could not move to a new local UDP port: \(error)")
-                }
-            }
             if let fresh = try? SocketAddress.resolve(hubAddress), io.socket.adapt(fresh) != endpoint {
                 logger.notice("\(hubAddress) now resolves to \(fresh)")
                 endpoint = io.socket.adapt(fresh)
@@ -222,7 +215,6 @@ public final class HubConnection {
     private func probeAll(attempt: Int, now: Nanoseconds) {
         if attempt > 1 {
             logger.warning("none of \(choices.count) switches answering (attempt \(attempt)); next try in \(seconds(registration.backoff(after: attempt))) s")
-            if attempt % 2 == 1, mayRebind?() == true { try? io.socket.rebind() }
         } else {
             logger.info("connecting to the nearest of \(choices.map(\.address).joined(separator: ", "))")
         }

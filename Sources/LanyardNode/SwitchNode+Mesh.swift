@@ -59,7 +59,7 @@ extension SwitchNode {
     }
 
     /// Members were added to the list: the other switches' rosters may name some we skipped.
-    func requestRosters() { if mesh != nil { mesh?.wantRosters = true } }
+    func requestRosters() { mesh?.wantRosters = true }
 
     func monotonicSeconds(_ now: Nanoseconds) -> Int64 { Int64(now / 1_000_000_000) }
 

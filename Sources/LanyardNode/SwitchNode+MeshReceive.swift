@@ -84,13 +84,8 @@ extension SwitchNode {
         guard mesh.links[Int(slot)].gate.check(bytes) == .accept else { mesh.counters.relayRefused &+= 1; return }
         let theirs = UInt32(truncatingIfNeeded: RelayHeader.counter(bytes) >> SwitchMesh.originShift)
         guard let from = mesh.roster.ourSlot(peer: slot, theirID: theirs) else { mesh.counters.unknownMember &+= 1; return }
-        let to = RelayHeader.memberID(bytes)
-        guard Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isUp, let endpoint = hub.peers[Int(to)].endpoint else {
-            hub.drops.record(.relayToUnknownMember); return
-        }
-        hub.io.forward(bytes, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
+        guard relayToMember(bytes, from: from, to: RelayHeader.memberID(bytes), now: now) else { hub.drops.record(.relayToUnknownMember); return }
         mesh.counters.relayedIn.received(bytes.count)
-        relayed.record(from: from, to: to, bytes: bytes.count, now: now)
     }
 
     /// A frame from a member of switch `slot`: to our own members only (never back to a switch).
@@ -116,7 +111,7 @@ extension SwitchNode {
         case .unicast(let out):
             if out != origin, hub.peers[Int(out)].isUp { hub.send(trimmed, to: out, now: now) }
         case .flood:
-            for out in hub.peers.indices where out != Int(origin) && hub.peers[out].isUp { hub.send(trimmed, to: PortID(out), now: now) }
+            flood(trimmed, except: origin, now: now)
         }
     }
 

@@ -133,17 +133,27 @@ public final class SwitchNode {
         case .accept: break
         }
         let to = RelayHeader.memberID(bytes)
-        guard Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isUp, let endpoint = hub.peers[Int(to)].endpoint else {
-            // Registered at another switch: the datagram goes there, still sealed.
-            if Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isMember, relayAcross(bytes, from: from, to: to, now: now) {
-                relayed.record(from: from, to: to, bytes: bytes.count, now: now)
-            } else {
-                hub.drops.record(.relayToUnknownMember)
-            }
-            return
+        if relayToMember(bytes, from: from, to: to, now: now) { return }
+        // Registered at another switch: the datagram goes there, still sealed.
+        if Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isMember, relayAcross(bytes, from: from, to: to, now: now) {
+            relayed.record(from: from, to: to, bytes: bytes.count, now: now)
+        } else {
+            hub.drops.record(.relayToUnknownMember)
         }
+    }
+
+    /// Passes a relay datagram to member `to` if it is registered here, as from `from`, exactly
+    /// as long as it came; false if `to` is not up here (or is `from`).
+    func relayToMember(_ bytes: UnsafeRawBufferPointer, from: PortID, to: PortID, now: Nanoseconds) -> Bool {
+        guard Int(to) < hub.peers.count, to != from, hub.peers[Int(to)].isUp, let endpoint = hub.peers[Int(to)].endpoint else { return false }
         hub.io.forward(bytes, to: endpoint) { RelayHeader.setMemberID(from, in: $0) }
         relayed.record(from: from, to: to, bytes: bytes.count, now: now)
+        return true
+    }
+
+    /// Sends `message` to every member registered here but `ingress`.
+    func flood(_ message: UnsafeRawBufferPointer, except ingress: PortID, now: Nanoseconds) {
+        for out in hub.peers.indices where out != Int(ingress) && hub.peers[out].isUp { hub.send(message, to: PortID(out), now: now) }
     }
 
     // MARK: Messages inside port sessions
@@ -169,9 +179,7 @@ public final class SwitchNode {
             case .unicast(let out):
                 if hub.peers[Int(out)].isUp { hub.send(message, to: out, now: now) } else if mesh != nil { frameAcross(message, origin: id, to: out, now: now) }
             case .flood:
-                for out in hub.peers.indices where out != Int(id) && hub.peers[out].isUp {
-                    hub.send(message, to: PortID(out), now: now)
-                }
+                flood(message, except: id, now: now)
                 if mesh != nil { frameAcross(message, origin: id, to: nil, now: now) }
             }
         case .hello:
@@ -328,9 +336,7 @@ public final class SwitchNode {
             if known[i] || hub.peers[i].isUp || hub.peers[i].endpoint != nil {
                 announce = true
                 let gone = LanyardMessage.encode(.memberGone, body: current.publicKey.rawValue)
-                gone.withUnsafeBytes { message in
-                    for j in hub.peers.indices where j != i && hub.peers[j].isUp { hub.send(message, to: PortID(j), now: now) }
-                }
+                gone.withUnsafeBytes { flood($0, except: id, now: now) }
             }
             if hub.peers[i].isUp { self.announce(id, registered: false, now: now) }
             fabric.deletePort(id)

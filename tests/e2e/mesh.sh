@@ -65,6 +65,10 @@ switches_meet() {
     local i
     for i in 1 2 3; do wait_until 25 mesh_up_is $i 2 || { echo "s$i sees $(mesh_up $i) other switches up"; return 1; }; done
     echo "switch s1 sees $(mesh_up 1), s2 $(mesh_up 2), s3 $(mesh_up 3) other switches up"
+    # The same in s1's metrics (its API socket serves /metrics).
+    local up; up=$(curl -s --unix-socket "/run/lanyard/${PFX}-s1.api.sock" http://lanyard/metrics | grep -c '^lanyard_mesh_switch_up{.*} 1')
+    echo "switch s1's metrics: lanyard_mesh_switch_up is 1 for $up switches"
+    [ "$up" = 2 ]
 }
 check "three switches listed in one PostgreSQL database hold sessions with each other" switches_meet
 
