@@ -6,23 +6,47 @@ import Logging
 import Glibc
 #endif
 
-/// A userspace WireGuard interface with many peers, configured through WireGuard's userspace
-/// API (`wg`, `wg-quick`), as wireguard-go is: cryptokey routing by `AllowedIPs` (longest prefix
-/// wins out, the sending peer's prefixes checked in), roaming, persistent keepalives, preshared
-/// keys, rekeying per peer. Peers come and go while running without touching the others.
+/// A userspace WireGuard interface: one TUN (or TAP) device, one UDP socket, the sessions with
+/// its peers on a `PeerHub`. It is the one data path of `lanyard wireguard` (the drop-in for
+/// wireguard-go, many peers configured through WireGuard's userspace API by `wg` and
+/// `wg-quick`) and of `lanyard tunnel` (one peer configured from the command line, the same
+/// configuration applied through the same `apply`). Batching, offloads and crypto threads live
+/// below it, in `PeerHub`, `BatchedSocket` and `CryptoWorkers`, shared with the switch, the
+/// server and a port's member sessions.
+///
+/// Cryptokey routing by `AllowedIPs` (longest prefix wins out, the sending peer's prefixes
+/// checked in), roaming, persistent keepalives, preshared keys, rekeying per peer. Peers come and
+/// go while running without touching the others.
 public final class WireGuardDevice {
+    /// What the device is for: where packets read from the device go, and how status reads.
+    public enum Role: Sendable {
+        /// The drop-in: each packet goes to the peer whose allowed prefix matches its destination.
+        case interface
+        /// A tunnel to one peer: whatever the kernel routes into the device goes to that peer (its
+        /// allowed prefixes still check what comes back). On a TAP device the plaintext is a
+        /// Lanyard frame message, so both ends must be Lanyard.
+        case tunnel
+    }
+
     public let name: String
+    public let role: Role
     let tun: TunDevice
     let socket: UDPSocket
     let io: BatchedSocket
     let logger: Logger
-    public private(set) var privateKey: PrivateKey?
-    public private(set) var fwmark: UInt32 = 0
-    private var hub: PeerHub?
-    private var routes = AllowedIPs()
+    /// Crypto threads every hub this device makes shares (none: all on the event loop).
+    let workers: CryptoWorkers?
+    public internal(set) var privateKey: PrivateKey?
+    public internal(set) var fwmark: UInt32 = 0
+    var hub: PeerHub?
+    var routes = AllowedIPs()
+    /// The peer of a tunnel (the first configured), in the hub's ids.
+    var tunnelPeer: PortID?
     /// Configured peers in the order they were added (the order `wg show` lists them).
-    private var peers: [PeerConfig] = []
-    private var drops = ReasonCounters<DatagramDropReason>()
+    var peers: [PeerConfig] = []
+    var drops = ReasonCounters<DatagramDropReason>()
+    /// A Lanyard frame header in front of each frame of a TAP tunnel.
+    private let headroom: Int
 
     struct PeerConfig {
         let publicKey: PublicKey
@@ -30,38 +54,64 @@ public final class WireGuardDevice {
         var endpoint: SocketAddress?
         var keepalive: UInt16 = 0
         var allowedIPs: [IPPrefix] = []
+        /// Whether its session was up at the last tick (for the log).
+        var wasEstablished = false
     }
 
-    public init(name: String, tun: TunDevice, socket: UDPSocket, logger: Logger) {
+    /// A device on `tun` and `socket`; with `workers` of more than one thread, packets are
+    /// sealed and opened a batch at a time on all of them, and delivered in their order.
+    public init(name: String, tun: TunDevice, socket: UDPSocket, role: Role = .interface, workers: CryptoWorkers? = nil,
+                logger: Logger) {
         self.name = name
+        self.role = role
         self.tun = tun
         self.socket = socket
+        self.workers = workers
         io = BatchedSocket(socket)
         self.logger = logger
+        headroom = tun.mode == .tap ? LanyardMessage.headerLength : 0
     }
 
     public var listenPort: UInt16 { socket.localAddress.port }
 
     // MARK: Data path
 
-    /// TUN → peers: each packet to the peer whose allowed prefix matches its destination best.
+    /// Device → peers.
     public func tunReadable(now: Nanoseconds) throws(SystemError) {
-        try tun.readPackets(limit: 64, headroom: 0) { packet in
-            guard let hub else { drops.record(.noRoute); return }
-            guard let id = routes.lookup(destinationOf: UnsafeRawBufferPointer(packet)) else { drops.record(.noRoute); return }
+        let room = headroom
+        try tun.readPackets(limit: 64, headroom: room) { region in
+            guard let hub, let id = destination(of: UnsafeRawBufferPointer(rebasing: region[room...])) else {
+                drops.record(.noRoute); return
+            }
             guard hub.peers[Int(id)].endpoint != nil else { drops.record(.peerHasNoEndpoint); return }
-            hub.send(UnsafeRawBufferPointer(packet), to: PortID(id), now: now)
+            if room > 0 { LanyardMessage.writeHeader(.frame, bodyLength: region.count - room, into: region) }
+            hub.send(UnsafeRawBufferPointer(region), to: id, now: now)
         }
         hub?.flush()
     }
 
-    /// Peers → TUN: only packets whose source the sending peer may use.
+    @inline(__always)
+    private func destination(of packet: UnsafeRawBufferPointer) -> PortID? {
+        switch role {
+        case .tunnel: tunnelPeer
+        case .interface: routes.lookup(destinationOf: packet).map { PortID($0) }
+        }
+    }
+
+    /// Peers → device: IP packets whose source the sending peer may use; a TAP tunnel's frames.
     public func socketReadable(now: Nanoseconds) throws(SystemError) {
         guard let hub else {
             try io.receiveAll(oversized: {}) { _, _ in drops.record(.unknownPeerKey) }
             return
         }
         try hub.receiveAll(now: now) { plaintext, id in
+            if headroom > 0 {
+                guard let header = try? LanyardMessage.parse(plaintext), header.kind == .frame else {
+                    drops.record(.lanyardMalformed); return
+                }
+                try? tun.writeCoalescing(UnsafeRawBufferPointer(rebasing: plaintext[header.bodyRange]))
+                return
+            }
             guard let length = IPPacket.length(plaintext), length <= plaintext.count else { drops.record(.notAnIPPacket); return }
             let packet = UnsafeRawBufferPointer(rebasing: plaintext[0..<length])
             guard routes.lookup(sourceOf: packet) == id else { drops.record(.sourceNotAllowed); return }
@@ -70,179 +120,30 @@ public final class WireGuardDevice {
         try tun.flushWrites()
     }
 
-    /// Handshake retries, rekeying, keepalives.
-    public func tick(now: Nanoseconds) {
-        hub?.housekeeping(now: now, silenceTimeout: .max) { _ in }
-    }
-
-    // MARK: Configuration (the userspace API)
-
-    /// Answers one userspace-API request (`get=1` or `set=1` and its lines).
-    public func handleAPI(_ text: String, now: Nanoseconds) -> String {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        while lines.last == "" { lines.removeLast() }
-        guard let first = lines.first else { return "errno=22\n\n" }
-        switch first {
-        case "get=1": return get(now: now)
-        case "set=1":
-            do {
-                let request = try UAPI.parseSet(lines.dropFirst())
-                try apply(request, now: now)
-                return "errno=0\n\n"
-            } catch {
-                logger.warning("refused a configuration change (nothing applied): \(error)")
-                return "errno=\(error.errno)\n\n"
-            }
-        default: return "errno=22\n\n"
-        }
-    }
-
-    private func get(now: Nanoseconds) -> String {
-        let wall = wallClock()
-        let nowWall = Int64(wall.seconds) * 1_000_000_000 + Int64(wall.nanoseconds)
-        let states = peers.map { p -> UAPI.PeerState in
-            var tx: UInt64 = 0, rx: UInt64 = 0, endpoint = p.endpoint, handshake: Int64 = 0
-            if let hub, let id = hub.directory.id(of: p.publicKey) {
-                tx = hub.peers[Int(id)].traffic.txBytes
-                rx = hub.peers[Int(id)].traffic.rxBytes
-                endpoint = hub.peers[Int(id)].endpoint ?? endpoint
-                if let t = hub.lastHandshake(id) { handshake = nowWall - Int64(now &- t) }
-            }
-            return UAPI.PeerState(publicKey: p.publicKey, presharedKey: p.presharedKey, endpoint: endpoint?.description,
-                                  lastHandshakeSeconds: handshake / 1_000_000_000, lastHandshakeNanoseconds: handshake % 1_000_000_000,
-                                  txBytes: tx, rxBytes: rx, persistentKeepalive: p.keepalive, allowedIPs: p.allowedIPs)
-        }
-        return UAPI.formatGet(privateKey: privateKey, listenPort: listenPort, fwmark: fwmark, peers: states)
-    }
-
-    /// Errors a `set` can meet after parsing (an endpoint that does not resolve, a port in use).
-    struct ApplyFailure: Error, CustomStringConvertible {
-        let description: String
-        let errno: Int32
-    }
-
-    /// Applies a parsed `set`: everything that can fail is checked first, so a refused request
-    /// changes nothing.
-    func apply(_ request: UAPI.SetRequest, now: Nanoseconds) throws {
-        var endpoints: [PublicKey: SocketAddress] = [:]
-        for p in request.peers {
-            if let text = p.endpoint {
-                guard let address = try? SocketAddress.resolve(text) else {
-                    throw ApplyFailure(description: "endpoint '\(text)' is not an address", errno: EINVAL)
-                }
-                endpoints[p.publicKey] = address
-            }
-        }
-        if let port = request.listenPort, port != listenPort { try rebind(port) }
-        if let mark = request.fwmark {
-            var m = mark
-            setsockopt(socket.fileDescriptor, SOL_SOCKET, 36 /* SO_MARK */, &m, socklen_t(MemoryLayout<UInt32>.size))
-            fwmark = mark
-        }
-        if let key = request.privateKey, key != privateKey { setPrivateKey(key) }
-        if request.replacePeers {
-            for p in peers { removePeer(p.publicKey) }
-        }
-        for change in request.peers {
-            if change.remove { removePeer(change.publicKey); continue }
-            var index = peers.firstIndex { $0.publicKey == change.publicKey }
-            if index == nil {
-                if change.updateOnly { continue }
-                if change.publicKey == privateKey?.publicKey { continue } // wg ignores ourselves as a peer
-                peers.append(PeerConfig(publicKey: change.publicKey))
-                index = peers.count - 1
-                addToHub(peers[index!])
-                logger.info("peer \(change.publicKey) added")
-            }
-            let i = index!
-            if let psk = change.presharedKey { peers[i].presharedKey = psk }
-            if let e = endpoints[change.publicKey] { peers[i].endpoint = e }
-            if let k = change.persistentKeepalive { peers[i].keepalive = k }
-            if change.replaceAllowedIPs { peers[i].allowedIPs = [] }
-            for prefix in change.allowedIPs where !peers[i].allowedIPs.contains(prefix) {
-                // A prefix belongs to one peer: adding it here takes it from any other.
-                for j in peers.indices where j != i { peers[j].allowedIPs.removeAll { $0 == prefix } }
-                peers[i].allowedIPs.append(prefix)
-            }
-            configureInHub(peers[i])
-        }
-        rebuildRoutes()
-    }
-
-    private func setPrivateKey(_ key: PrivateKey?) {
-        privateKey = key
-        hub = nil
-        guard let key else { return }
-        // A new identity: every session ends, as in wireguard-go.
-        hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: []), io: io, logger: logger)
-        for p in peers { addToHub(p); configureInHub(p) }
-    }
-
-    private func addToHub(_ p: PeerConfig) {
-        hub?.add(AuthorizedPeer(name: String(p.publicKey.base64.prefix(8)), publicKey: p.publicKey, presharedKey: p.presharedKey))
-    }
-
-    private func configureInHub(_ p: PeerConfig) {
-        guard let hub, let id = hub.directory.id(of: p.publicKey) else { return }
-        if let wg = (hub.peers[Int(id)].link as? WireGuardLink)?.peer {
-            wg.psk = p.presharedKey ?? .zero
-            wg.persistentKeepalive = p.keepalive == 0 ? nil : .seconds(UInt64(p.keepalive))
-        }
-        if let e = p.endpoint, hub.peers[Int(id)].endpoint == nil || hub.peers[Int(id)].endpoint != socket.adapt(e) {
-            hub.setRoute(id, endpoint: e, relayMember: nil)
-        }
-    }
-
-    private func removePeer(_ key: PublicKey) {
-        guard let i = peers.firstIndex(where: { $0.publicKey == key }) else { return }
-        peers.remove(at: i)
-        if let hub, let id = hub.directory.id(of: key) { hub.remove(id) }
-        logger.info("peer \(key) removed")
-    }
-
-    private func rebuildRoutes() {
-        routes = AllowedIPs()
+    /// Starts a handshake at once with every peer whose endpoint is known (a tunnel does, rather
+    /// than on the first packet; the drop-in, like wireguard-go, waits for traffic).
+    public func connect(now: Nanoseconds) {
         guard let hub else { return }
-        for p in peers {
-            guard let id = hub.directory.id(of: p.publicKey) else { continue }
-            for prefix in p.allowedIPs { routes.insert(prefix, for: id) }
+        for p in peers where p.endpoint != nil {
+            if let id = hub.directory.id(of: p.publicKey) { hub.initiateHandshake(id, now: now) }
         }
+        hub.flush()
     }
 
-    /// Moves the socket to another port, keeping its descriptor (the event loop polls it).
-    private func rebind(_ port: UInt16) throws {
-        let fresh: UDPSocket
-        do {
-            fresh = try UDPSocket(bindTo: SocketAddress.resolve("[::]:\(port)", passive: true))
-        } catch {
-            do { fresh = try UDPSocket(bindTo: SocketAddress.resolve("0.0.0.0:\(port)", passive: true)) } catch {
-                throw ApplyFailure(description: "cannot listen on UDP port \(port): \(error)", errno: EADDRINUSE)
+    /// Handshake retries, rekeying, keepalives; a log line when a peer's session comes or goes.
+    public func tick(now: Nanoseconds) {
+        guard let hub else { return }
+        hub.housekeeping(now: now, silenceTimeout: .max) { _ in }
+        for i in peers.indices {
+            guard let id = hub.directory.id(of: peers[i].publicKey) else { continue }
+            let established = hub.isEstablished(id, now: now)
+            guard established != peers[i].wasEstablished else { continue }
+            peers[i].wasEstablished = established
+            if established {
+                logger.notice("handshake with \(peers[i].publicKey) complete; session up")
+            } else {
+                logger.warning("session with \(peers[i].publicKey) expired; down until the next handshake")
             }
         }
-        guard dup2(fresh.fileDescriptor, socket.fileDescriptor) >= 0 else {
-            throw ApplyFailure(description: "cannot move the socket: errno \(errno)", errno: errno)
-        }
-        logger.info("listening on UDP port \(port)")
-    }
-
-    /// A snapshot for `lanyard status`.
-    public func status(now: Nanoseconds) -> LinkStatus {
-        var s = LinkStatus(kind: "wireguard", name: name, interface: tun.name, publicKey: privateKey?.publicKey.base64 ?? "(none)",
-                           peerPublicKey: "\(peers.count) peers", endpoint: "*:\(listenPort)", state: hub == nil ? "no private key" : "up",
-                           lastHandshakeSeconds: nil, lastHeardSeconds: nil, traffic: TrafficCounters(),
-                           drops: countsByName(drops.nonZero + (hub?.drops.nonZero ?? [])))
-        tun.addDrops(to: &s.drops)
-        if io.batching.unsentDatagrams > 0 { s.drops["send queue full"] = io.batching.unsentDatagrams }
-        if io.batching.refusedDatagrams > 0 { s.drops["refused by the kernel on send"] = io.batching.refusedDatagrams }
-        return s
-    }
-}
-
-extension Error {
-    /// The errno to report on WireGuard's userspace API.
-    var errno: Int32 {
-        if let f = self as? UAPI.Failure { return f.errno }
-        if let f = self as? WireGuardDevice.ApplyFailure { return f.errno }
-        return EINVAL
     }
 }

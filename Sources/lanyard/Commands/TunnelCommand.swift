@@ -3,6 +3,7 @@ import Foundation
 import LanyardCore
 import LanyardLinux
 import LanyardNode
+import LanyardWireGuard
 
 /// `lanyard tunnel`: a point-to-point or site-to-site tunnel to one peer (Lanyard or stock WireGuard).
 struct TunnelCommand: ParsableCommand {
@@ -94,26 +95,34 @@ struct TunnelCommand: ParsableCommand {
             let control = try ControlServer(path: daemon.controlPath(default: "tunnel-\(device.name)"))
             let web = try daemon.httpFrontend(logger: logger)
             defer { web?.stop() }
-            let link = WireGuardLink(privateKey: key, peerKey: peer, presharedKey: psk,
-                                     persistentKeepalive: persistentKeepalive > 0 ? persistentKeepalive : nil)
             let workers = CryptoWorkers(threads: threads ?? CryptoWorkers.defaultThreads)
             defer { workers.stop() }
-            let node = TunnelNode(device: device, socket: socket, endpoint: remote, link: link,
-                                  allowedSources: allowed, logger: logger, workers: workers)
             let name = daemon.name ?? device.name
+            // The tunnel is the drop-in's data path with one peer, configured as `wg set` would.
+            let node = WireGuardDevice(name: name, tun: device, socket: socket, role: .tunnel, workers: workers, logger: logger)
+            var request = UAPI.SetRequest()
+            request.privateKey = .some(key)
+            var change = UAPI.PeerChange(publicKey: peer)
+            change.presharedKey = psk.map { .some($0) }
+            change.endpoint = remote?.description
+            change.persistentKeepalive = UInt16(persistentKeepalive)
+            change.allowedIPs = allowed
+            request.peers = [change]
+            try node.apply(request, now: monotonicNanoseconds())
             logger.notice("tunnel \(device.name) (\(mode)) on UDP \(socket.localAddress); public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
-            node.start(now: monotonicNanoseconds())
+            if remote == nil { logger.info("no endpoint given: waiting for the peer to connect") }
+            node.connect(now: monotonicNanoseconds())
             let loop = EventLoop(
-                sources: [.init(fileDescriptor: device.fileDescriptor) { try node.deviceReadable(now: $0) },
+                sources: [.init(fileDescriptor: device.fileDescriptor) { try node.tunReadable(now: $0) },
                           .init(fileDescriptor: socket.fileDescriptor) { try node.socketReadable(now: $0) }],
                 signals: signals, control: control, logger: logger,
                 tick: { node.tick(now: $0) },
                 requests: web?.requests,
                 metricsText: { loop in
-                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)
+                    let now = monotonicNanoseconds(), status = node.status(now: monotonicNanoseconds())
                     return { MetricsExposition.render(status, loop: loop, now: now) }
                 },
-                status: { _ in encodeStatus(node.status(now: monotonicNanoseconds(), name: name, publicKey: key.publicKey.base64, peerPublicKey: peer.base64)) })
+                status: { _ in encodeStatus(node.status(now: monotonicNanoseconds())) })
             _ = try loop.run()
         }
     }

@@ -82,10 +82,15 @@ struct WireGuardCommand: ParsableCommand {
             address = try SocketAddress.resolve("0.0.0.0:0", passive: true)
         }
         let socket = try UDPSocket(bindTo: address)
-        let device = WireGuardDevice(name: interface, tun: tun, socket: socket, logger: logger)
+        // Crypto threads as `lanyard tunnel` has them by default (wireguard-go's contract has no
+        // option for them: LANYARD_THREADS sets the number).
+        let threads = ProcessInfo.processInfo.environment["LANYARD_THREADS"].flatMap(Int.init) ?? CryptoWorkers.defaultThreads
+        let workers = CryptoWorkers(threads: threads)
+        defer { workers.stop() }
+        let device = WireGuardDevice(name: interface, tun: tun, socket: socket, workers: workers, logger: logger)
         let api = try ControlServer(path: "\(Self.apiDirectory)/\(interface).sock", directory: Self.apiDirectory, directoryMode: 0o755)
         let control = try ControlServer(path: "\(ControlServer.directory)/\(interface).sock")
-        logger.notice("WireGuard interface \(interface) up (userspace, Lanyard); API on \(api.path)")
+        logger.notice("WireGuard interface \(interface) up (userspace, Lanyard); API on \(api.path); \(workers.threads) crypto thread(s)")
         let loop = EventLoop(
             sources: [.init(fileDescriptor: tun.fileDescriptor) { try device.tunReadable(now: $0) },
                       .init(fileDescriptor: socket.fileDescriptor) { try device.socketReadable(now: $0) },
