@@ -13,7 +13,7 @@ umask 077  # key and member files must not be readable by others
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CMDLINE="$0 $*"
-LANYARD=${LANYARD:-$REPO/.build/release/lanyard}
+LANYARD=$(readlink -m "${LANYARD:-$REPO/.build/release/lanyard}")  # absolute: the drop-in rows link to it
 REPEAT=3
 TIME=5
 ONLY=""

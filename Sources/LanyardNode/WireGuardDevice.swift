@@ -45,6 +45,8 @@ public final class WireGuardDevice {
     /// Configured peers in the order they were added (the order `wg show` lists them).
     var peers: [PeerConfig] = []
     var drops = ReasonCounters<DatagramDropReason>()
+    /// When `tick` next looks at whose session came up or expired (it runs after every wake).
+    private var nextSessionCheck: Nanoseconds = 0
     /// A Lanyard frame header in front of each frame of a TAP tunnel.
     private let headroom: Int
 
@@ -134,6 +136,8 @@ public final class WireGuardDevice {
     public func tick(now: Nanoseconds) {
         guard let hub else { return }
         hub.housekeeping(now: now, silenceTimeout: .max) { _ in }
+        guard now >= nextSessionCheck else { return }
+        nextSessionCheck = now &+ .seconds(0.25)
         for i in peers.indices {
             guard let id = hub.directory.id(of: peers[i].publicKey) else { continue }
             let established = hub.isEstablished(id, now: now)

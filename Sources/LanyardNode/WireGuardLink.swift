@@ -115,7 +115,6 @@ public final class WireGuardPeerDirectory: PeerDirectory {
     private(set) var links: [WireGuardLink] = []
     private var present: [Bool] = []
     private var freeSlots: [PortID] = []
-    private var idByPeer: [ObjectIdentifier: PortID] = [:]
     private var idByKey: [PublicKey: PortID] = [:]
 
     public init(privateKey: PrivateKey, peers: [AuthorizedPeer]) {
@@ -135,7 +134,6 @@ public final class WireGuardPeerDirectory: PeerDirectory {
         let id: PortID
         if let slot = freeSlots.popLast() {
             id = slot
-            idByPeer[ObjectIdentifier(links[Int(id)].peer)] = nil
             peers[Int(id)] = peer
             links[Int(id)] = link
             present[Int(id)] = true
@@ -145,7 +143,7 @@ public final class WireGuardPeerDirectory: PeerDirectory {
             links.append(link)
             present.append(true)
         }
-        idByPeer[ObjectIdentifier(link.peer)] = id
+        link.peer.tag = UInt32(id)
         idByKey[peer.publicKey] = id
         return id
     }
@@ -182,8 +180,10 @@ public final class WireGuardPeerDirectory: PeerDirectory {
     }
 
     public func peer(owningIndex index: UInt32) -> PortID? {
-        guard let peer = directory.indexAllocator.peer(forIndex: index), let id = idByPeer[ObjectIdentifier(peer)],
-              present[Int(id)] else { return nil }
+        // The slot is the peer's tag; the identity check guards against a slot reused since.
+        guard let peer = directory.indexAllocator.peer(forIndex: index) else { return nil }
+        let id = PortID(peer.tag)
+        guard Int(id) < links.count, present[Int(id)], links[Int(id)].peer === peer else { return nil }
         return id
     }
 

@@ -29,8 +29,14 @@ final class Keypair {
 /// Hands out random, unique 32-bit local indices and remembers which peer owns each, so that
 /// type-2/3/4 messages can be routed by their receiver index. Share one allocator between all
 /// peers of an interface. Not thread-safe.
+///
+/// The table holds its peers unowned, not weak: a weak reference gives the peer a side table,
+/// which sends every retain and release of it (several per packet) down the runtime's slow path.
+/// It stays sound because an entry never outlives its peer: each peer keeps the list of the
+/// indices it was given (`ownedIndices`) and releases all of them in its deinit, whatever
+/// happened to the keypairs that used them.
 public final class IndexAllocator {
-    private struct Entry { weak var peer: WireGuardPeer? }
+    private struct Entry { unowned(unsafe) let peer: WireGuardPeer }
     private var entries: [UInt32: Entry] = [:]
     private let random: RandomSource
 
@@ -41,15 +47,25 @@ public final class IndexAllocator {
     func allocate(for peer: WireGuardPeer) -> UInt32 {
         while true {
             let index = random.uint32()
-            if entries[index]?.peer == nil {
+            if entries[index] == nil {
                 entries[index] = Entry(peer: peer)
+                peer.ownedIndices.append(index)
                 return index
             }
         }
     }
 
     /// Forgets `index`.
-    func release(_ index: UInt32) { entries[index] = nil }
+    func release(_ index: UInt32) {
+        guard let entry = entries.removeValue(forKey: index) else { return }
+        if let i = entry.peer.ownedIndices.firstIndex(of: index) { entry.peer.ownedIndices.remove(at: i) }
+    }
+
+    /// Forgets every index of `peer` (from its deinit: nothing may point at it afterwards).
+    func releaseAll(of peer: WireGuardPeer) {
+        for index in peer.ownedIndices { entries[index] = nil }
+        peer.ownedIndices.removeAll()
+    }
 
     /// The peer that owns `index`, if any.
     public func peer(forIndex index: UInt32) -> WireGuardPeer? { entries[index]?.peer }

@@ -23,6 +23,11 @@ public final class WireGuardPeer {
     /// The preshared key; a change applies from the next handshake.
     public var psk: PresharedKey
     let allocator: IndexAllocator
+    /// Every index `allocator` gave this peer and has not taken back (see `IndexAllocator`).
+    var ownedIndices: [UInt32] = []
+    /// The owner's number for this peer (a `PeerDirectory` slot), read back from an index lookup
+    /// without a second table.
+    public var tag: UInt32 = 0
     let random: RandomSource
     let wallClock: () -> WallClockTime
     var stamper: CookieStamper
@@ -84,11 +89,7 @@ public final class WireGuardPeer {
         stamper = CookieStamper(peer: peerPublic)
     }
 
-    deinit {
-        for index in [pending?.localIndex, current?.localIndex, previous?.localIndex, next?.localIndex] {
-            if let index { allocator.release(index) }
-        }
-    }
+    deinit { allocator.releaseAll(of: self) }
 
     /// Whether a confirmed session usable for sending exists.
     public func isSessionEstablished(now: Timestamp) -> Bool {
