@@ -21,50 +21,6 @@ for n in "$N" $((2 * N)); do
         { cat "$work/err.$n"; exit 1; }
     callgrind_annotate --inclusive=no --threshold=100 "$work/cg.$n" >"$work/annotate.$n"
 done
-python3 - "$work" "$N" <<'PY'
-import re, sys
-work, n = sys.argv[1], int(sys.argv[2])
-def load(k):
-    funcs = {}
-    for line in open(f"{work}/annotate.{k}"):
-        m = re.match(r"^\s*([\d,]+)\s+\([^)]*\)\s+(\S.*)$", line)
-        if m and ":" in m.group(2):
-            funcs[m.group(2)] = funcs.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
-    packets = int(re.search(r"packets (\d+)", open(f"{work}/out.{k}").read()).group(1))
-    return funcs, packets
-a, pa = load(n)
-b, pb = load(2 * n)
-packets = pb - pa
-# libcrypto ships without its internal symbols: its unnamed functions are the assembly kernels
-# (ChaCha20 and Poly1305); its named ones, and the strcmp its parameter lookup calls, are the
-# EVP call layer around them.
-groups = [
-    ("AEAD: ChaCha20 and Poly1305 themselves", r"chacha|ChaCha|poly1305|Poly1305|\?\?\?:0x[0-9a-f]+ \[\S*libcrypto"),
-    ("AEAD: OpenSSL call layer (EVP, parameters, contexts)", r"libcrypto|strcmp|clanyard_aead"),
-    ("copies (memcpy, memmove, memset)", r"mem(cpy|move|set)|__memcpy|__memmove|__memset"),
-    ("checksums (InternetChecksum)", r"InternetChecksum"),
-    ("header work (segmenter, coalescer, virtio-net)", r"TCPSegmenter|TCPCoalescer|VirtioNetHeader"),
-    ("WireGuard transport (counters, replay window, message layout)", r"WireGuardPeer|Keypair|ReplayWindow|TransportCipher|MessageLayout|Timestamp|Timers"),
-    ("Swift runtime (retain/release, exclusivity, allocation)", r"swift_|_swift|malloc|free|swift::"),
-]
-totals = {g: 0 for g, _ in groups}; other = 0; detail = {}
-for f in set(a) | set(b):
-    d = b.get(f, 0) - a.get(f, 0)
-    for g, rx in groups:
-        if re.search(rx, f):
-            totals[g] += d; detail.setdefault(g, []).append((d, f)); break
-    else:
-        other += d; detail.setdefault("other", []).append((d, f))
-total = sum(totals.values()) + other
-mss = 1380
-print(f"{packets} packets of {mss} bytes of TCP payload, sealed and opened (marginal over {n} super-packets of 64,000 bytes)\n")
-print("| group | instructions per packet | per payload byte | share |")
-print("|---|---:|---:|---:|")
-for g, _ in groups + [("other", "")]:
-    v = totals.get(g, other if g == "other" else 0)
-    print(f"| {g} | {v / packets:,.0f} | {v / packets / mss:.2f} | {100 * v / total:.1f}% |")
-print(f"| **total (user space)** | **{total / packets:,.0f}** | **{total / packets / mss:.2f}** | 100% |")
-print("\nTop functions:")
-for d, f in sorted(((d, f) for g in detail for d, f in detail[g]), reverse=True)[:14]:
-    print(f"- {d / packets:,.0f} per packet: `{f[:110]}`")
-PY
+packets() { grep -o "packets [0-9]*" "$work/out.$1" | awk '{print $2}'; }
+python3 "$HERE/callgrind_split.py" "$work/annotate.$N" "$(packets "$N")" "$work/annotate.$((2 * N))" "$(packets $((2 * N)))" \
+    "lanyard-datapath: packets of 1380 bytes of TCP payload, sealed and opened" 1380

@@ -140,6 +140,7 @@ extension WireGuardDevice {
 
     private func rebuildRoutes() {
         routes = AllowedIPs()
+        lastAllowedSource = nil
         tunnelPeer = nil
         guard let hub else { return }
         for p in peers {

@@ -45,6 +45,9 @@ public final class WireGuardDevice {
     /// Configured peers in the order they were added (the order `wg show` lists them).
     var peers: [PeerConfig] = []
     var drops = ReasonCounters<DatagramDropReason>()
+    /// The last IPv4 source (as read from the packet) found allowed, and for which peer; cleared
+    /// whenever the routes change.
+    var lastAllowedSource: (address: UInt32, peer: PortID)?
     /// When `tick` next looks at whose session came up or expired (it runs after every wake).
     private var nextSessionCheck: Nanoseconds = 0
     /// A Lanyard frame header in front of each frame of a TAP tunnel.
@@ -116,10 +119,25 @@ public final class WireGuardDevice {
             }
             guard let length = IPPacket.length(plaintext), length <= plaintext.count else { drops.record(.notAnIPPacket); return }
             let packet = UnsafeRawBufferPointer(rebasing: plaintext[0..<length])
-            guard routes.lookup(sourceOf: packet) == id else { drops.record(.sourceNotAllowed); return }
+            guard sourceAllowed(packet, from: id) else { drops.record(.sourceNotAllowed); return }
             try? tun.writeCoalescing(packet)
         }
         try tun.flushWrites()
+    }
+
+    /// Whether peer `id` may send from `packet`'s source (cryptokey routing). The last IPv4
+    /// source found allowed is remembered: a flow's packets come in runs, and the lookup in the
+    /// table is then one comparison.
+    @inline(__always)
+    private func sourceAllowed(_ packet: UnsafeRawBufferPointer, from id: PortID) -> Bool {
+        if packet[0] >> 4 == 4, packet.count >= 20 {
+            let source = packet.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            if let last = lastAllowedSource, last.address == source, last.peer == id { return true }
+            guard routes.lookup(sourceOf: packet) == id else { return false }
+            lastAllowedSource = (source, id)
+            return true
+        }
+        return routes.lookup(sourceOf: packet) == id
     }
 
     /// Starts a handshake at once with every peer whose endpoint is known (a tunnel does, rather

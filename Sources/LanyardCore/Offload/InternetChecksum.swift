@@ -13,6 +13,25 @@ public enum InternetChecksum {
         var a: UInt64 = 0
         var b: UInt64 = 0
         var i = 0
+        // Four independent sums over 32 bytes a step (a 1,380-byte segment is 43 steps), so the
+        // carries of one addition do not wait for the last.
+        var e: UInt64 = 0
+        var f: UInt64 = 0
+        while i + 32 <= n {
+            let (w, cw) = a.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            a = w &+ (cw ? 1 : 0)
+            let (x, cx) = b.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+            b = x &+ (cx ? 1 : 0)
+            let (y, cy) = e.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
+            e = y &+ (cy ? 1 : 0)
+            let (z, cz) = f.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+            f = z &+ (cz ? 1 : 0)
+            i += 32
+        }
+        let (ae, cae) = a.addingReportingOverflow(e)
+        a = ae &+ (cae ? 1 : 0)
+        let (bf, cbf) = b.addingReportingOverflow(f)
+        b = bf &+ (cbf ? 1 : 0)
         while i + 16 <= n {
             let (x, cx) = a.addingReportingOverflow(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             a = x &+ (cx ? 1 : 0)
