@@ -25,7 +25,13 @@ public final class BatchedSocket {
     private(set) var parallelSeals: ParallelSeals?
 
     /// Queues the encryption of what `seal` writes and runs it on `workers` before each send.
-    func useCryptoWorkers(_ workers: CryptoWorkers) { parallelSeals = ParallelSeals(workers: workers) }
+    /// Once only: replacing the queue while a batch waits would send its queued datagrams in clear,
+    /// so a second call (a new hub on the same socket) keeps the first.
+    func useCryptoWorkers(_ workers: CryptoWorkers) {
+        guard parallelSeals == nil else { return }
+        flush()
+        parallelSeals = ParallelSeals(workers: workers)
+    }
 
     public init(_ socket: UDPSocket) { self.socket = socket }
 

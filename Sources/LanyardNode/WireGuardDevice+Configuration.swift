@@ -54,10 +54,12 @@ extension WireGuardDevice {
     }
 
     /// Applies a `set` request: everything that can fail is checked first, so a refused request
-    /// changes nothing.
-    public func apply(_ request: UAPI.SetRequest, now: Nanoseconds) throws {
-        var endpoints: [PublicKey: SocketAddress] = [:]
-        for p in request.peers {
+    /// changes nothing. `resolved` gives endpoints already resolved by the caller (`lanyard
+    /// tunnel`'s, which may carry an IPv6 zone that their text form does not), used instead of
+    /// the request's text for those peers.
+    public func apply(_ request: UAPI.SetRequest, now: Nanoseconds, resolved: [PublicKey: SocketAddress] = [:]) throws {
+        var endpoints = resolved
+        for p in request.peers where endpoints[p.publicKey] == nil {
             if let text = p.endpoint {
                 guard let address = try? SocketAddress.resolve(text) else {
                     throw ApplyFailure(description: "endpoint '\(text)' is not an address", errno: EINVAL)

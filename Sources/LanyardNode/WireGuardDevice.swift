@@ -59,8 +59,9 @@ public final class WireGuardDevice {
         var endpoint: SocketAddress?
         var keepalive: UInt16 = 0
         var allowedIPs: [IPPrefix] = []
-        /// Whether its session was up at the last tick (for the log).
+        /// Whether its session was up at the last tick, and its endpoint logged (for the log).
         var wasEstablished = false
+        var endpointLogged = false
     }
 
     /// A device on `tun` and `socket`; with `workers` of more than one thread, packets are
@@ -158,6 +159,12 @@ public final class WireGuardDevice {
         nextSessionCheck = now &+ .seconds(0.25)
         for i in peers.indices {
             guard let id = hub.directory.id(of: peers[i].publicKey) else { continue }
+            if !peers[i].endpointLogged, let endpoint = hub.peers[Int(id)].endpoint {
+                // Learned from the peer's first datagram, or configured (later moves are logged
+                // by the hub as they happen).
+                peers[i].endpointLogged = true
+                logger.info("peer \(peers[i].publicKey) at \(endpoint)")
+            }
             let established = hub.isEstablished(id, now: now)
             guard established != peers[i].wasEstablished else { continue }
             peers[i].wasEstablished = established

@@ -281,6 +281,11 @@ ev_addr_change() { # MEMBER: the public address of its host on the bridge (route
     old=${PUBIP[$h]}; new=192.0.2.$i; [ "$old" = "$new" ] && new=192.0.2.$((i + 100))
     inns "$h" ip addr add "$new/24" dev u0
     inns "$h" ip addr del "$old/24" dev u0
+    # Linux forgets the masquerade mappings of a deleted address by itself; the full-cone router's
+    # inbound forwarding (dnat) entries to it would outlive it, translating the LAN host's replies
+    # to an address the router no longer has. A router whose public address changes forgets
+    # those too (as the masquerade does, and as routers flush their NAT table on a new WAN lease).
+    [ "$h" = rg ] && inns rg conntrack -D --orig-dst "$old" >/dev/null 2>&1
     if [ "$h" = e ] || [ "$h" = f ]; then
         local o6=2001:db8:1::${old##*.} n6=2001:db8:1::${new##*.}
         inns "$h" ip addr add "$n6/64" dev u0 nodad; inns "$h" ip addr del "$o6/64" dev u0

@@ -64,7 +64,18 @@ check "lanyard <-> lanyard TAP tunnel: ping both ways" bash -c \
     "$(declare -f wait_until); wait_until 10 ip netns exec $(ns l) ping -c 2 -W 2 203.0.113.2 && ip netns exec $(ns t) ping -c 2 -W 2 203.0.113.1"
 check "TAP tunnel carries Ethernet (ARP entry learned)" bash -c "ip netns exec $(ns l) ip neigh show dev lyt1 | grep -q lladdr"
 
+# t had no endpoint: it logs the one it learned from l's first datagram (l's underlay address).
+check "a tunnel without --endpoint logs the endpoint it learned" grep -q "at 192.0.2.1:" "$WORK/tapT.log"
 stop tapL; stop tapT
+
+own_key_refused() {
+    local out rc
+    out=$(inns t "$LANYARD" tunnel --private-key "$WORK/t.key" --peer-key "$(cat "$WORK/t.pub")" \
+        --listen 51850 --interface lyt9 --address 203.0.113.9/30 2>&1); rc=$?
+    echo "exit $rc: $(echo "$out" | grep -i "own public key" | head -1)"
+    [ $rc -ne 0 ] && echo "$out" | grep -q "own public key" && ! inns t ip link show lyt9 >/dev/null 2>&1
+}
+check "its own key as --peer-key is refused with a clear error, no interface made" own_key_refused
 
 # Lanyard <-> Lanyard in TUN mode with parallel crypto: four threads on one side, one on the other
 # (so the four-thread side's seals must open on a plain one-thread receiver and vice versa).

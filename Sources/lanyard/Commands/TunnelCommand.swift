@@ -73,6 +73,9 @@ struct TunnelCommand: ParsableCommand {
         let key = try KeyFiles.privateKey(at: privateKey)
         let peer = try KeyFiles.publicKey(peerKey, option: "--peer-key")
         let psk = try presharedKey.map(KeyFiles.presharedKey(at:))
+        guard peer != key.publicKey else {
+            throw ValidationError("--peer-key is this side's own public key: give the other side's (lanyard pubkey < its key file)")
+        }
         let allowed = (allowedIp + route + address).compactMap(IPPrefix.init)
         try runDaemon {
             try requireNetworkAdmin("creating a \(mode.uppercased()) device")
@@ -108,7 +111,7 @@ struct TunnelCommand: ParsableCommand {
             change.persistentKeepalive = UInt16(persistentKeepalive)
             change.allowedIPs = allowed
             request.peers = [change]
-            try node.apply(request, now: monotonicNanoseconds())
+            try node.apply(request, now: monotonicNanoseconds(), resolved: remote.map { [peer: $0] } ?? [:])
             logger.notice("tunnel \(device.name) (\(mode)) on UDP \(socket.localAddress); public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             if remote == nil { logger.info("no endpoint given: waiting for the peer to connect") }
             node.connect(now: monotonicNanoseconds())
