@@ -116,7 +116,10 @@ brport() { echo "${PFX}p${HOSTIDX[$1]}"; }   # the bridge's side of a host's pub
 nat() {
     local masq="masquerade" fwd=""
     [ "$2" = symmetric ] && masq="masquerade fully-random"
-    [ "$2" = fullcone ] && fwd="chain prerouting { type nat hook prerouting priority dstnat; policy accept; iifname \"u0\" meta l4proto udp dnat to 203.0.113.22; }"
+    # Only what is addressed to the router itself (whatever its address is now): a datagram still
+    # sent to an address it gave up (a neighbour entry on the bridge not yet expired) must not
+    # make a mapping that translates the LAN host's replies back to that address.
+    [ "$2" = fullcone ] && fwd="chain prerouting { type nat hook prerouting priority dstnat; policy accept; iifname \"u0\" fib daddr type local meta l4proto udp dnat to 203.0.113.22; }"
     inns "$1" sysctl -qw net.ipv4.ip_forward=1
     inns "$1" nft -f - <<NFT
 table ip ${PFX}nat {
