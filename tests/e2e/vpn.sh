@@ -89,12 +89,15 @@ dead_peer_check() {
     local t0=$SECONDS
     wait_until 15 grep -q "no answer from 192.0.2.1:51820" "$WORK/client-c1.log" || return 1
     echo "server loss detected after $((SECONDS - t0)) s (dead timeout 6 s)"
-    start_server --client-to-client
+    start_server --client-to-client --threads 3
     t0=$SECONDS
     wait_until 30 inns c1 ping -c 1 -W 1 198.51.100.3 || return 1
     echo "reconnected and client-to-client works $((SECONDS - t0)) s after the server came back"
 }
 check "server killed: clients detect it, reconnect when it returns (now with --client-to-client)" dead_peer_check
+# From here on the server seals and opens on 3 threads (the shared data path's crypto workers):
+# the client-to-client and site-to-site transfers below go through them.
+check "the restarted server runs 3 crypto threads" grep -q "3 crypto thread(s)" "$WORK/server.log"
 
 wg_client_check() {
     local priv addr pub endpoint

@@ -101,6 +101,8 @@ struct ServerCommand: ParsableCommand {
     @Option(help: "Seconds of silence after which a client is marked down.")
     var silenceTimeout: Int = 6
 
+    @OptionGroup var crypto: CryptoThreadOptions
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -142,6 +144,9 @@ struct ServerCommand: ParsableCommand {
             let web = try daemon.httpFrontend(logger: logger)
             defer { web?.stop() }
             let hub = PeerHub(directory: WireGuardPeerDirectory(privateKey: key, peers: clients), socket: socket, logger: logger)
+            let workers = crypto.makeWorkers()
+            defer { workers.stop() }
+            hub.useCryptoWorkers(workers)
             let node = ServerNode(settings: ServerSettings(name: daemon.name ?? tun.name, clientToClient: clientToClient,
                                                            keepaliveSeconds: keepalive, silenceSeconds: silenceTimeout),
                                   hub: hub, tun: tun, addresses: addresses, configs: configs, logger: logger)
@@ -158,7 +163,7 @@ struct ServerCommand: ParsableCommand {
                 logger.warning("`wg show \(tun.name)` will not work: \(error)")
             }
             let shown = socket.localAddress.description
-            logger.notice("server \(tun.name) on UDP \(shown) for \(clients.count) clients; public key \(key.publicKey.base64)")
+            logger.notice("server \(tun.name) on UDP \(shown) for \(clients.count) clients; public key \(key.publicKey.base64); \(workers.threads) crypto thread(s)")
             let loop = EventLoop(
                 sources: [.init(fileDescriptor: tun.fileDescriptor) { try node.tunReadable(now: $0) },
                           .init(fileDescriptor: socket.fileDescriptor) { try node.receiveAll(now: $0) }] + apiSources,

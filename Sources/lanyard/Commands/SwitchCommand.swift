@@ -77,8 +77,7 @@ struct SwitchCommand: ParsableCommand {
                              discussion: "For operators who must see or filter all traffic at one place; costs the switch a decryption and an encryption per frame and halves throughput."))
     var relayAll = false
 
-    @Option(help: "Threads that encrypt and decrypt, the event loop's included; 1 keeps all on the event loop (default: \(CryptoWorkers.defaultThreads) on this machine). Only frames the switch itself decrypts use them (--relay-all, floods); blind relaying needs no crypto.")
-    var threads: Int?
+    @OptionGroup var crypto: CryptoThreadOptions
 
     @OptionGroup var daemon: DaemonOptions
 
@@ -107,7 +106,6 @@ struct SwitchCommand: ParsableCommand {
         guard macAging > 0, maxMacsPerPort > 0, (maxMacs ?? 1) > 0, macMoveHold >= 0 else {
             throw ValidationError("--mac-aging, --max-macs-per-port and --max-macs must be positive")
         }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
         guard keepalive > 0, silenceTimeout > keepalive, silenceTimeout < 65536 else {
             throw ValidationError("--silence-timeout must be larger than --keepalive (seconds)")
         }
@@ -154,7 +152,7 @@ struct SwitchCommand: ParsableCommand {
             let directory = WireGuardPeerDirectory(privateKey: key, peers: list)
             let pins = list.enumerated().flatMap { i, port in port.macs.map { ($0, PortID(i)) } }
             let hub = PeerHub(directory: directory, socket: socket, logger: logger)
-            let workers = CryptoWorkers(threads: threads ?? CryptoWorkers.defaultThreads)
+            let workers = crypto.makeWorkers()
             defer { workers.stop() }
             hub.useCryptoWorkers(workers)
             let node = SwitchNode(settings: settings, hub: hub, pins: pins, logger: logger)

@@ -53,8 +53,7 @@ struct TunnelCommand: ParsableCommand {
     @Flag(help: "Turn on IP forwarding while running (site-to-site gateways); restored on exit.")
     var forwarding = false
 
-    @Option(help: "Threads that encrypt and decrypt, the event loop's included; 1 keeps all on the event loop (default: \(CryptoWorkers.defaultThreads) on this machine).")
-    var threads: Int?
+    @OptionGroup var crypto: CryptoThreadOptions
 
     @OptionGroup var daemon: DaemonOptions
 
@@ -65,7 +64,6 @@ struct TunnelCommand: ParsableCommand {
         }
         guard (0...65535).contains(persistentKeepalive) else { throw ValidationError("--persistent-keepalive must be 0...65535") }
         if let mtu, !(576...9000).contains(mtu) { throw ValidationError("--mtu must be between 576 and 9000") }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
     }
 
     func run() throws {
@@ -98,7 +96,7 @@ struct TunnelCommand: ParsableCommand {
             let control = try ControlServer(path: daemon.controlPath(default: "tunnel-\(device.name)"))
             let web = try daemon.httpFrontend(logger: logger)
             defer { web?.stop() }
-            let workers = CryptoWorkers(threads: threads ?? CryptoWorkers.defaultThreads)
+            let workers = crypto.makeWorkers()
             defer { workers.stop() }
             let name = daemon.name ?? device.name
             // The tunnel is the drop-in's data path with one peer, configured as `wg set` would.
