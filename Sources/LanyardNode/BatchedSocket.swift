@@ -29,7 +29,6 @@ public final class BatchedSocket {
     /// so a second call (a new hub on the same socket) keeps the first.
     func useCryptoWorkers(_ workers: CryptoWorkers) {
         guard parallelSeals == nil else { return }
-        flush()
         parallelSeals = ParallelSeals(workers: workers)
     }
 
